@@ -1,9 +1,9 @@
-"""Operators built on the engine: ``grad`` (with ``create_graph`` for higher order), ``hessian``, ``hvp``.
+"""Operators built on the engine: ``grad`` (``create_graph`` for higher order), ``hessian``, ``hvp``
 
 ``Value.backward()`` writes gradients into ``.grad``. ``grad(output, inputs)`` instead *returns*
 d output / d input for each input and leaves every ``.grad`` alone. With ``create_graph=True`` the
-backward pass is itself built out of Value ops (each op's rule in ``engine.DERIVATIVE_RULES``), so the
-gradients it returns are Values in a graph of their own and can be differentiated again:
+backward pass is itself built out of Value ops (each op's rule in ``engine.DERIVATIVE_RULES``), so
+the gradients it returns are Values in a graph of their own and can be differentiated again:
 
     >>> x = Value(2.0)
     >>> (dy,) = grad(x**3, [x], create_graph=True)     # 3 x^2 = 12, as a Value
@@ -24,7 +24,7 @@ __all__ = ["grad", "hessian", "hvp", "jacobian"]
 
 
 def _depends_on_inputs(order: list[Value], inputs: Sequence[Value]) -> set[Value]:
-    """The nodes of ``order`` that are an input or have one as an ancestor (only those need grads)."""
+    """The nodes of ``order`` that are an input or have one as an ancestor: only they need grads."""
     relevant = set(inputs)
     for node in order:  # parents come before children
         if node not in relevant and any(p in relevant for p in node.parents):

@@ -19,14 +19,16 @@ Design decisions (measured, see DESIGN.md):
   garbage collector never has to crawl it.
 * The topological sort uses an explicit stack, so a 1,000,000-deep chain back-propagates under the
   default recursion limit.
-* ``Value.sum`` and ``dot`` are n-ary: a neuron ``w . x + b`` is one node of fan-in n, not n additions.
+* ``Value.sum`` and ``dot`` are n-ary: a neuron ``w . x + b`` is one node of fan-in n, not n
+  additions.
 * Each op's local-derivative rule is also written once as a function of Values
-  (``DERIVATIVE_RULES``), which ``tinygrad_edu.autodiff.grad(..., create_graph=True)`` calls to build
-  the backward pass out of Value ops, so gradients can be differentiated again, to any order.
+  (``DERIVATIVE_RULES``), which ``tinygrad_edu.autodiff.grad(..., create_graph=True)`` calls to
+  build the backward pass out of Value ops, so gradients can be differentiated again, to any order.
 
-Primitive ops: ``+ - * / **`` (constant exponent, constant base, Value exponent), unary ``-``, ``abs``,
-``exp``, ``log``, ``sqrt``, ``tanh``, ``sigmoid``, ``relu``, ``leaky_relu``, ``sin``, ``cos``,
-``softplus``, ``sum`` and ``dot``. At kinks the PyTorch convention holds: relu'(0) = 0, abs'(0) = 0.
+Primitive ops: ``+ - * / **`` (constant exponent, constant base, Value exponent), unary ``-``,
+``abs``, ``exp``, ``log``, ``sqrt``, ``tanh``, ``sigmoid``, ``relu``, ``leaky_relu``, ``sin``,
+``cos``, ``softplus``, ``sum`` and ``dot``. At kinks PyTorch's convention holds: relu'(0) = 0 and
+abs'(0) = 0.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ __all__ = [
     "DERIVATIVE_RULES",
 ]
 
-Number = Union[int, float]
+Number = Union[int, float]  # noqa: UP007 (a runtime alias, kept valid on Python 3.10)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -205,7 +207,7 @@ def _node(
     local_grads: tuple[float, ...],
     arg: float | None = None,
 ) -> Value:
-    """Make the result of an op. Records the edges only if grad mode is on and some parent needs it."""
+    """Make an op's result; record its edges in grad mode if some parent needs a gradient."""
     out = Value.__new__(Value)
     out.data = data
     out.grad = 0.0
@@ -450,19 +452,26 @@ class Value:
         Leaves accumulate (``+=``) across calls, as in PyTorch; interior nodes are reset first, so
         they show this call's gradient only. Iterative: no recursion limit on depth.
         """
+        seed = _to_float(grad, "backward")
         order = topological_order(self)
+        # This call's gradients are summed from zero everywhere; a leaf's earlier gradient is added
+        # back at the end, so two calls give exactly twice the gradient of one.
+        earlier = []
         for node in order:
-            if node.parents:
-                node.grad = 0.0
-        self.grad += _to_float(grad, "backward")
+            if node.grad != 0.0 and not node.parents:
+                earlier.append((node, node.grad))
+            node.grad = 0.0
+        self.grad = seed
         if _MODE.get() & _ANOMALY:
             _backward_checked(order)
-            return
-        # The chain rule, once per node, from the output back to the leaves.
-        for node in reversed(order):
-            g = node.grad
-            for parent, local in zip(node.parents, node.local_grads):
-                parent.grad += local * g
+        else:
+            # The chain rule, once per node, from the output back to the leaves.
+            for node in reversed(order):
+                g = node.grad
+                for parent, local in zip(node.parents, node.local_grads):
+                    parent.grad += local * g
+        for leaf, g in earlier:
+            leaf.grad += g
 
     def detach(self) -> Value:
         """A new constant leaf with the same data: no parents, ``requires_grad=False``."""

@@ -1,0 +1,87 @@
+"""gradcheck and gradgradcheck: pass on correct gradients, a table on wrong ones."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tinygrad_edu import Value
+from tinygrad_edu.engine import _node
+from tinygrad_edu.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_jacobian
+
+
+def wrong_square(x: Value) -> Value:
+    """x^2 with a deliberately wrong local derivative (3x instead of 2x)."""
+    return _node(x.data**2, "**", (x,), (3 * x.data,), arg=2.0)
+
+
+def test_gradcheck_passes_for_engine_ops():
+    assert gradcheck(lambda a, b: (a * b).tanh() + a.exp() / b, [0.3, -0.7])
+    assert gradcheck(lambda a: [a.sin(), a.cos(), a.sigmoid()], [0.4])
+
+
+def test_gradcheck_failure_is_a_table():
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(wrong_square, [1.5])
+    lines = str(info.value).splitlines()
+    assert lines[1].split() == ["output", "input", "analytic", "numeric", "error", "status"]
+    row = lines[2].split()
+    assert row[1] == "x0" and float(row[2]) == 4.5 and float(row[3]) == pytest.approx(3.0)
+    assert row[-1] == "FAIL"
+
+
+def test_gradcheck_table_marks_passing_and_failing_rows():
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda a, b: wrong_square(a) + b, [1.0, 2.0])
+    statuses = [line.split()[-1] for line in str(info.value).splitlines()[2:]]
+    assert statuses == ["FAIL", "pass"]
+
+
+def test_raise_exception_false_returns_false():
+    assert gradcheck(wrong_square, [1.5], raise_exception=False) is False
+
+
+def test_defaults_are_pytorchs():
+    defaults = gradcheck.__defaults__
+    assert defaults[:3] == (1e-6, 1e-5, 1e-3)
+
+
+def test_tolerance_is_atol_plus_rtol_times_numeric():
+    # derivative 2x = 200 at x = 100; an analytic error of 0.15 passes with rtol 1e-3 (0.2 allowed)
+    def slightly_off(x):
+        return _node(x.data**2, "**", (x,), (2 * x.data + 0.15,), arg=2.0)
+
+    assert gradcheck(slightly_off, [100.0])
+    assert not gradcheck(slightly_off, [100.0], rtol=1e-4, raise_exception=False)
+
+
+def test_gradgradcheck_passes_and_catches_wrong_second_derivative():
+    assert gradgradcheck(lambda a, b: (a * b).tanh() + a.exp() * b.sin(), [0.3, -0.7])
+    assert gradgradcheck(lambda a: a**3 / (1 + a * a), [0.8])
+
+
+def test_gradgradcheck_fails_on_a_wrong_rule(monkeypatch):
+    from tinygrad_edu import engine
+
+    monkeypatch.setitem(engine.DERIVATIVE_RULES, "tanh", lambda node: (1.0 - node,))
+    with pytest.raises(GradcheckError, match="gradgradcheck"):
+        gradgradcheck(lambda a: a.tanh(), [0.5])
+
+
+def test_numerical_jacobian():
+    jac = numerical_jacobian(lambda a, b: [a * b, a.exp()], [2.0, 3.0])
+    assert jac[0] == pytest.approx([3.0, 2.0]) and jac[1] == pytest.approx([math.exp(2.0), 0.0])
+
+
+def test_bad_inputs():
+    with pytest.raises(TypeError, match="gradcheck: inputs must be numbers or Values, got 'str'"):
+        gradcheck(lambda a: a, ["x"])
+    with pytest.raises(ValueError, match="gradcheck: needs at least one input"):
+        gradcheck(lambda: Value(1.0), [])
+
+
+def test_inputs_given_as_values_are_not_modified():
+    x = Value(0.5)
+    assert gradcheck(lambda a: a.exp(), [x])
+    assert x.grad == 0.0
