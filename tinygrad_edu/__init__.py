@@ -1,5 +1,30 @@
-"""tinygrad_edu: a scalar reverse-mode autograd engine you can run, watch and check."""
+"""tinygrad_edu: a scalar reverse-mode autograd engine you can run, watch and check.
 
+The core names live here::
+
+    from tinygrad_edu import Value, dot, no_grad, grad, hessian, gradcheck
+
+and the rest of the package in submodules, each imported on first use (``tinygrad_edu.nn`` works
+after a plain ``import tinygrad_edu``):
+
+- ``engine``: ``Value``, its ops, ``backward()``, ``no_grad``, ``detect_anomaly``
+- ``autodiff``: ``grad`` (with ``create_graph``), ``hessian``, ``hvp``, ``jacobian``
+- ``gradcheck``: ``gradcheck``, ``gradgradcheck``
+- ``testing``: hypothesis strategies that draw random expression graphs
+- ``nn``: ``Module``, ``Neuron``, ``Layer``, ``MLP``, losses
+- ``optim``: SGD ... Adam(W), L-BFGS, Newton, learning-rate schedules
+- ``data``: seeded toy datasets, splits, batches
+- ``train``: ``fit()`` and its ``History``
+- ``viz``: graphviz drawings, backprop step by step
+- ``plots``: matplotlib figures
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from tinygrad_edu.autodiff import grad, hessian, hvp, jacobian
 from tinygrad_edu.engine import (
     AnomalyError,
     Parameter,
@@ -12,19 +37,48 @@ from tinygrad_edu.engine import (
     no_grad,
     topological_order,
 )
+from tinygrad_edu.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __version__ = "0.1.0"
 
+_SUBMODULES = (
+    "autodiff",
+    "data",
+    "engine",
+    "gradcheck",
+    "nn",
+    "optim",
+    "plots",
+    "testing",
+    "train",
+    "viz",
+)
+
 __all__ = [
     "AnomalyError",
+    "GradcheckError",
     "Parameter",
     "Value",
     "detect_anomaly",
     "dot",
     "enable_grad",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "hessian",
+    "hvp",
     "is_anomaly_enabled",
     "is_grad_enabled",
+    "jacobian",
     "no_grad",
     "topological_order",
     "__version__",
+    *_SUBMODULES,
 ]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """Import a submodule on first access: matplotlib, graphviz, hypothesis load only if used."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"tinygrad_edu.{name}")
+    raise AttributeError(f"module 'tinygrad_edu' has no attribute {name!r}")
