@@ -215,15 +215,17 @@ def _node(
     out.op = op
     out.arg = arg
     out.origin = None
+    out.parents = ()
+    out.local_grads = ()
+    out.requires_grad = False  # a constant leaf, unless grad mode is on and some parent needs grad
     mode = _MODE.get()
-    if mode & _RECORD and any(p.requires_grad for p in parents):
-        out.parents = parents
-        out.local_grads = local_grads
-        out.requires_grad = True
-    else:  # nothing to differentiate: a constant leaf, remembering only how it was made
-        out.parents = ()
-        out.local_grads = ()
-        out.requires_grad = False
+    if mode & _RECORD:
+        for parent in parents:  # a plain loop: cheaper than any() with a generator on this hot path
+            if parent.requires_grad:
+                out.parents = parents
+                out.local_grads = local_grads
+                out.requires_grad = True
+                break
     if mode & _ANOMALY:
         out.origin = _creation_site()
         if not math.isfinite(data):
