@@ -17,6 +17,7 @@ PyTorch does the same with ``torch.autograd.grad(..., create_graph=True)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Literal, overload
 
 from tinygrad_edu.engine import DERIVATIVE_RULES, Value, dot, enable_grad, topological_order
 
@@ -32,6 +33,14 @@ def _depends_on_inputs(order: list[Value], inputs: Sequence[Value]) -> set[Value
     return relevant
 
 
+@overload
+def grad(
+    output: Value, inputs: Value | Sequence[Value], create_graph: Literal[False] = False
+) -> tuple[float, ...]: ...
+@overload
+def grad(
+    output: Value, inputs: Value | Sequence[Value], create_graph: Literal[True]
+) -> tuple[Value, ...]: ...
 def grad(
     output: Value, inputs: Value | Sequence[Value], create_graph: bool = False
 ) -> tuple[float, ...] | tuple[Value, ...]:

@@ -40,6 +40,7 @@ import numbers
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from types import FrameType
 from typing import Any, TypeVar, Union
 
 __all__ = [
@@ -76,6 +77,7 @@ class _ModeSwitch:
 
     _bit = 0
     _on = False
+    _tokens: list[contextvars.Token[int]]
 
     def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
         self = super().__new__(cls)
@@ -156,7 +158,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def _creation_site() -> str:
     """``file:line`` of the first frame outside this package: where the user made the node."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == (
         _PACKAGE_DIR
     ):
@@ -668,7 +670,7 @@ DERIVATIVE_RULES: dict[str, Callable[[Value], tuple[Value | float, ...]]] = {
     "*": lambda node: (node.parents[1], node.parents[0]),
     "/": lambda node: (1.0 / node.parents[1], -node / node.parents[1]),
     "**": _rule_pow_const,
-    "c**x": lambda node: (node * math.log(node.arg),),
+    "c**x": lambda node: (node * math.log(node.arg or 0.0),),  # arg: the constant base c > 0
     "pow": _rule_pow_value,
     "neg": lambda node: (-1.0,),
     "abs": lambda node: (node.local_grads[0],),  # sign(x): piecewise constant

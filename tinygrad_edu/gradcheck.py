@@ -186,4 +186,6 @@ def _gradient_floats(f: Function, x: Sequence[float]) -> list[float]:
     leaves = [Value(v) for v in x]
     with enable_grad():
         out = f(*leaves)
+    if not isinstance(out, Value):
+        raise TypeError("gradgradcheck: f must return a single Value")
     return list(grad(out, leaves))
