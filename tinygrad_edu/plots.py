@@ -1,0 +1,879 @@
+"""Matplotlib figures: loss curves, fits, decision boundaries, optimizer paths, loss landscapes.
+
+Every ``plot_*`` function
+
+* returns a ``matplotlib.figure.Figure`` made directly (not through ``pyplot``), so nothing leaks
+  into pyplot's global list of open figures and nothing needs closing;
+* draws into a given ``ax=`` instead when you pass one (then it returns ``ax.figure``);
+* saves the figure when given ``path=`` (the format comes from the suffix: ``.png``, ``.svg``,
+  ``.pdf``), creating missing parent folders;
+* is deterministic: the only randomness (the directions of a loss landscape) comes from ``seed``.
+
+Model outputs are always computed under ``no_grad``: drawing a picture never grows a graph and never
+touches a ``.grad``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap, LogNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator
+
+from tinygrad_edu.engine import Parameter, Value, no_grad
+
+__all__ = [
+    "Problem2D",
+    "TEST_FUNCTIONS",
+    "plot_history",
+    "plot_fit",
+    "plot_decision_boundary",
+    "OptimizerPath",
+    "optimizer_path",
+    "plot_trajectories",
+    "LossLandscape",
+    "loss_landscape",
+    "plot_loss_landscape",
+]
+
+PathLike = str | Path
+
+# One fixed colour per series, so two runs of the same code give the same picture.
+_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink")
+_SPLIT_STYLE = {  # how plot_fit marks each split
+    "train": {"color": "tab:blue", "marker": "o"},
+    "val": {"color": "tab:orange", "marker": "s"},
+    "test": {"color": "tab:green", "marker": "^"},
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# small helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _figure_and_axes(
+    ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.8)
+) -> tuple[Figure, Axes]:
+    """Use the caller's axes, or make a fresh Figure (outside pyplot) with one axes."""
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _finish(fig: Figure, path: PathLike | None) -> Figure:
+    """Save ``fig`` to ``path`` if one was given (format from the suffix); return it."""
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+def _scalar(out: Any, what: str) -> float:
+    """A model's output as one float: a Value, a number, or a 1-element list of either."""
+    if isinstance(out, (list, tuple)):
+        if len(out) != 1:
+            raise ValueError(
+                f"{what}: expected the model to return one number, got {len(out)} outputs"
+            )
+        out = out[0]
+    return float(out)
+
+
+def _scores(out: Any) -> list[float]:
+    """A model's output as a list of floats (one per class, or one score for binary)."""
+    if isinstance(out, (list, tuple)):
+        return [float(o) for o in out]
+    return [float(out)]
+
+
+# ----------------------------------------------------------------------------------------------
+# training history
+# ----------------------------------------------------------------------------------------------
+
+
+def _history_dict(history: Any) -> dict[str, Any]:
+    if isinstance(history, Mapping):
+        return dict(history)
+    if hasattr(history, "to_dict"):
+        return dict(history.to_dict())
+    raise TypeError(
+        f"plot_history: expected a train.History or its to_dict(), got {type(history).__name__}"
+    )
+
+
+def _moving_average(values: Sequence[float], window: int) -> np.ndarray:
+    """Trailing mean of the last ``window`` values (fewer at the start): the smoothed step curve."""
+    v = np.asarray(values, dtype=float)
+    c = np.cumsum(np.insert(v, 0, 0.0))
+    idx = np.arange(1, len(v) + 1)
+    lo = np.maximum(idx - window, 0)
+    return (c[idx] - c[lo]) / (idx - lo)
+
+
+def plot_history(
+    history: Any,
+    *,
+    log: bool = False,
+    per: str = "both",
+    smooth: int | None = None,
+    ax: Axes | Sequence[Axes] | None = None,
+    path: PathLike | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Training and validation loss, per optimisation step and per epoch.
+
+    Args:
+        history: a ``train.History`` or its ``.to_dict()`` (keys ``train_loss_step``,
+            ``train_loss_epoch``, ``val_loss_epoch``, optionally ``best_epoch``).
+        log: log-scale loss axis (losses that fall by orders of magnitude stay readable).
+        per: ``"both"`` (two panels: steps, epochs), ``"step"`` or ``"epoch"`` (one panel).
+        smooth: window of the moving average drawn over the noisy per-step loss
+            (default: about a tenth of an epoch's steps... at least 1, None picks it).
+        ax: one Axes (``per="step"``/``"epoch"``) or two (``per="both"``) to draw into.
+        path: where to save the figure.
+        title: the figure's title.
+
+    The per-step curve is the loss of each mini-batch as the optimizer saw it: noisy, because each
+    batch is a different sample of the data. The per-epoch train loss is the mean over the epoch's
+    batches and the validation loss is computed once at the end of each epoch, on data the model
+    never trains on: when it stops falling while the train loss keeps falling, the model overfits.
+    """
+    if per not in ("both", "step", "epoch"):
+        raise ValueError(f"plot_history: per must be 'both', 'step' or 'epoch', got {per!r}")
+    h = _history_dict(history)
+    step_loss = list(h.get("train_loss_step") or [])
+    train_epoch = list(h.get("train_loss_epoch") or [])
+    val_epoch = [v for v in (h.get("val_loss_epoch") or [])]
+    if not step_loss and not train_epoch:
+        raise ValueError("plot_history: the history holds no losses (was fit run for 0 epochs?)")
+
+    panels = ["step", "epoch"] if per == "both" else [per]
+    if ax is None:
+        fig = Figure(figsize=(11.0, 4.2) if per == "both" else (6.4, 4.6), layout="constrained")
+        axes = list(fig.subplots(1, len(panels), squeeze=False)[0])
+    else:
+        axes = list(ax) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
+        if len(axes) != len(panels):
+            raise ValueError(f"plot_history: per={per!r} needs {len(panels)} axes, got {len(axes)}")
+        fig = axes[0].figure
+
+    for panel, a in zip(panels, axes):
+        if panel == "step":
+            steps = np.arange(1, len(step_loss) + 1)
+            a.plot(steps, step_loss, color="tab:blue", alpha=0.35, lw=1, label="train loss (batch)")
+            if len(step_loss) >= 4:
+                per_epoch = max(1, len(step_loss) // max(1, len(train_epoch)))
+                window = smooth if smooth is not None else max(2, per_epoch // 2)
+                a.plot(
+                    steps,
+                    _moving_average(step_loss, window),
+                    color="tab:blue",
+                    lw=2,
+                    label=f"moving average ({window} steps)",
+                )
+            a.set_xlabel("optimisation step")
+            a.set_title("loss per step")
+        else:
+            epochs = np.arange(1, len(train_epoch) + 1)
+            a.plot(epochs, train_epoch, "o-", color="tab:blue", ms=3, label="train")
+            if val_epoch:
+                a.plot(
+                    np.arange(1, len(val_epoch) + 1),
+                    val_epoch,
+                    "s-",
+                    color="tab:orange",
+                    ms=3,
+                    label="validation",
+                )
+            best = h.get("best_epoch")
+            if best is not None and val_epoch:
+                a.axvline(best + 1, color="gray", ls="--", lw=1, label=f"best epoch ({best + 1})")
+            a.set_xlabel("epoch")
+            a.set_title("loss per epoch")
+        a.set_ylabel("loss")
+        if log:
+            a.set_yscale("log")
+        a.grid(True, alpha=0.3)
+        a.legend()
+    if title is not None:
+        fig.suptitle(title)
+    return _finish(fig, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# 1-D regression fit
+# ----------------------------------------------------------------------------------------------
+
+
+def _column(X: Sequence[Any], what: str) -> list[float]:
+    """The single feature of 1-D inputs given as [[x], ...] or [x, ...]."""
+    out = []
+    for row in X:
+        if isinstance(row, (list, tuple)):
+            if len(row) != 1:
+                raise ValueError(f"{what}: expected 1-D inputs [[x], ...], got a row of {len(row)}")
+            row = row[0]
+        out.append(float(row))
+    return out
+
+
+def plot_fit(
+    model: Callable[[list[float]], Any],
+    X: Sequence[Any] | None = None,
+    y: Sequence[float] | None = None,
+    *,
+    splits: Mapping[str, tuple[Sequence[Any], Sequence[float]]]
+    | Sequence[tuple[Sequence[Any], Sequence[float]]]
+    | None = None,
+    true_curve: bool | Callable[[float], float] = False,
+    n_points: int = 300,
+    ax: Axes | None = None,
+    path: PathLike | None = None,
+    title: str | None = "model fit",
+) -> Figure:
+    """A 1-D regressor's curve drawn over its data.
+
+    Args:
+        model: called as ``model([x])``; returns a Value (or number, or a 1-element list).
+        X, y: the data, ``X`` as ``[[x], ...]``. May be omitted when ``splits`` is given.
+        splits: ``(train, val, test)`` as (X, y) tuples (or a dict name -> (X, y)); each split is
+            marked with its own colour and marker.
+        true_curve: ``True`` draws ``data.regression_curve`` (the noise-free function the data was
+            sampled from); a callable float -> float draws that instead.
+        n_points: how finely the model's curve is sampled.
+    """
+    if isinstance(splits, Mapping):
+        named = list(splits.items())
+    elif splits is not None:
+        if len(splits) != 3:
+            raise ValueError(
+                f"plot_fit: splits must be (train, val, test), got {len(splits)} items"
+            )
+        named = list(zip(("train", "val", "test"), splits))
+    else:
+        named = []
+    if X is None and not named:
+        raise ValueError("plot_fit: give the data (X, y) or splits=(train, val, test)")
+
+    fig, ax = _figure_and_axes(ax)
+    xs_all: list[float] = []
+    if X is not None:
+        if y is None or len(X) != len(y):
+            raise ValueError("plot_fit: X and y must be given together with the same length")
+        xs = _column(X, "plot_fit")
+        xs_all += xs
+        if not named:  # without splits, the data itself is the one series
+            ax.scatter(xs, y, s=14, color="tab:blue", alpha=0.6, label=f"data (n={len(xs)})")
+    for i, (name, (Xs, ys)) in enumerate(named):
+        xs = _column(Xs, "plot_fit")
+        xs_all += xs
+        style = _SPLIT_STYLE.get(name, {"color": _COLORS[i % len(_COLORS)], "marker": "o"})
+        ax.scatter(xs, list(ys), s=16, alpha=0.7, label=f"{name} (n={len(xs)})", **style)
+    if not xs_all:
+        raise ValueError("plot_fit: no data points to draw")
+
+    lo, hi = min(xs_all), max(xs_all)
+    pad = 0.05 * (hi - lo or 1.0)
+    grid = np.linspace(lo - pad, hi + pad, n_points)
+    if true_curve:
+        if callable(true_curve):
+            curve = true_curve
+        else:
+            from tinygrad_edu.data import regression_curve
+
+            curve = regression_curve
+        ax.plot(grid, [curve(float(g)) for g in grid], "k--", lw=1.5, label="true curve")
+    with no_grad():
+        pred = [_scalar(model([float(g)]), "plot_fit") for g in grid]
+    ax.plot(grid, pred, color="tab:red", lw=2.5, label="model")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    if title:
+        ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return _finish(fig, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# 2-D classifiers
+# ----------------------------------------------------------------------------------------------
+
+
+def plot_decision_boundary(
+    model: Callable[[list[float]], Any],
+    X: Sequence[Sequence[float]],
+    y: Sequence[int | float],
+    *,
+    resolution: int = 80,
+    margin: float = 0.5,
+    ax: Axes | None = None,
+    path: PathLike | None = None,
+    title: str | None = "decision boundary",
+) -> Figure:
+    """The regions a 2-D classifier assigns to each class, with the data on top.
+
+    A model with one output is a binary classifier scoring ``s(x)``; the boundary is ``s(x) = 0``
+    (a logit of 0 is probability 1/2; with labels +-1 and the hinge loss, 0 is the margin's centre).
+    A model with k > 1 outputs predicts the class of its largest score.
+
+    Args:
+        model: called as ``model([x1, x2])``.
+        X: points ``[[x1, x2], ...]``; y: their labels (0/1, -1/+1, or 0..k-1).
+        resolution: grid points per axis (the model runs resolution^2 times).
+        margin: how far beyond the data the picture extends.
+    """
+    if len(X) != len(y) or not X:
+        raise ValueError(
+            f"plot_decision_boundary: need equal non-zero numbers of X and y, got "
+            f"{len(X)} and {len(y)}"
+        )
+    pts = np.asarray([[float(a), float(b)] for a, b in X])
+    labels = np.asarray([float(v) for v in y])
+    x0 = np.linspace(pts[:, 0].min() - margin, pts[:, 0].max() + margin, resolution)
+    x1 = np.linspace(pts[:, 1].min() - margin, pts[:, 1].max() + margin, resolution)
+    gx, gy = np.meshgrid(x0, x1)
+    with no_grad():
+        scores = [_scores(model([float(a), float(b)])) for a, b in zip(gx.ravel(), gy.ravel())]
+    n_out = len(scores[0])
+
+    fig, ax = _figure_and_axes(ax, figsize=(6.0, 5.2))
+    classes = sorted(set(labels.tolist()))
+    if n_out == 1:
+        s = np.asarray([row[0] for row in scores]).reshape(gx.shape)
+        # Two colours split at score 0; the boundary itself as a black line.
+        ax.contourf(
+            gx, gy, s, levels=[-np.inf, 0.0, np.inf], colors=["#9ecae1", "#fdae6b"], alpha=0.6
+        )
+        if s.min() < 0 < s.max():
+            ax.contour(gx, gy, s, levels=[0.0], colors="k", linewidths=1.5)
+        point_colors = {c: ("tab:blue" if c <= 0 else "tab:orange") for c in classes}
+    else:
+        pred = np.asarray([int(np.argmax(row)) for row in scores]).reshape(gx.shape)
+        # Class regions as cells (contourf would blend non-adjacent class numbers at the edges).
+        ax.pcolormesh(
+            gx,
+            gy,
+            pred,
+            cmap=ListedColormap(_COLORS[:n_out]),
+            vmin=-0.5,
+            vmax=n_out - 0.5,
+            alpha=0.25,
+            shading="auto",
+        )
+        point_colors = {c: _COLORS[int(c) % len(_COLORS)] for c in classes}
+    for c in classes:
+        mask = labels == c
+        ax.scatter(
+            pts[mask, 0],
+            pts[mask, 1],
+            s=22,
+            color=point_colors[c],
+            edgecolors="k",
+            linewidths=0.5,
+            label=f"class {c:g}",
+        )
+    ax.set_xlim(x0[0], x0[-1])
+    ax.set_ylim(x1[0], x1[-1])
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="best")
+    return _finish(fig, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# optimizer trajectories on 2-D test functions
+# ----------------------------------------------------------------------------------------------
+
+
+def _rosenbrock(x: Any, y: Any) -> Any:
+    # (1 - x)^2 + 100 (y - x^2)^2: a curved, flat-bottomed valley; minimum 0 at (1, 1).
+    return (1 - x) ** 2 + 100 * (y - x**2) ** 2
+
+
+def _beale(x: Any, y: Any) -> Any:
+    # Sharp ridges and a flat basin; minimum 0 at (3, 0.5).
+    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
+
+
+def _saddle(x: Any, y: Any) -> Any:
+    # x^2 - y^2: the gradient vanishes at (0, 0) but it is no minimum (unbounded below along y).
+    return x**2 - y**2
+
+
+def _ill_conditioned_bowl(x: Any, y: Any) -> Any:
+    # 0.5 (x^2 + 50 y^2): Hessian diag(1, 50), condition number 50. Plain gradient descent
+    # zig-zags across the narrow direction while crawling along the wide one.
+    return 0.5 * (x**2 + 50 * y**2)
+
+
+@dataclass(frozen=True)
+class Problem2D:
+    """A 2-D function with the window to draw it in, a start point and its known minimum.
+
+    ``f`` works on floats and on Values (and on NumPy arrays, for the contour map).
+    ``minimum`` is None when there is none (the saddle); ``marker`` then names the point
+    to mark instead.
+    """
+
+    name: str
+    f: Callable[[Any, Any], Any]
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    start: tuple[float, float]
+    minimum: tuple[float, float] | None
+    marker: tuple[float, float] | None = None
+
+
+TEST_FUNCTIONS: dict[str, Problem2D] = {
+    "rosenbrock": Problem2D(
+        "Rosenbrock", _rosenbrock, (-2.0, 2.0), (-1.0, 3.0), (-1.5, 2.5), (1.0, 1.0)
+    ),
+    "beale": Problem2D("Beale", _beale, (-4.5, 4.5), (-4.5, 4.5), (1.0, 1.5), (3.0, 0.5)),
+    "saddle": Problem2D(
+        "saddle $x^2 - y^2$",
+        _saddle,
+        (-2.0, 2.0),
+        (-2.0, 2.0),
+        (-1.8, 0.05),
+        None,
+        marker=(0.0, 0.0),
+    ),
+    "ill_conditioned_bowl": Problem2D(
+        "ill-conditioned bowl",
+        _ill_conditioned_bowl,
+        (-2.0, 2.0),
+        (-1.0, 1.0),
+        (-1.8, 0.6),
+        (0.0, 0.0),
+    ),
+}
+
+
+@dataclass
+class OptimizerPath:
+    """Where an optimizer went on a 2-D function.
+
+    Attributes:
+        points: (x, y) after each step, the start first (so ``len(points) == steps + 1`` unless it
+            stopped early).
+        losses: f at each point.
+        steps: how many ``step()`` calls were made.
+        evaluations: how many times f (and its gradient) was evaluated: one per step for first-order
+            methods, several for L-BFGS's line search and inner iterations.
+        converged: True if it stopped because f fell below ``stop_below``.
+        diverged: True if it stopped because x, y or f stopped being finite numbers.
+    """
+
+    points: list[tuple[float, float]]
+    losses: list[float]
+    steps: int
+    evaluations: int
+    converged: bool = False
+    diverged: bool = False
+
+
+def _resolve_problem(f: Any) -> Problem2D | None:
+    if isinstance(f, Problem2D):
+        return f
+    if isinstance(f, str):
+        try:
+            return TEST_FUNCTIONS[f]
+        except KeyError:
+            raise ValueError(
+                f"plot_trajectories: unknown test function {f!r}; known: {sorted(TEST_FUNCTIONS)}"
+            ) from None
+    if callable(f):
+        return None
+    raise TypeError(f"plot_trajectories: f must be a callable, a name or a Problem2D, got {f!r}")
+
+
+def optimizer_path(
+    f: Callable[[Any, Any], Any] | str | Problem2D,
+    make_optimizer: Callable[[list[Parameter]], Any],
+    start: tuple[float, float] | None = None,
+    steps: int = 100,
+    *,
+    stop_below: float | None = None,
+) -> OptimizerPath:
+    """Run an optimizer from ``start`` on a 2-D function and record every point it visits.
+
+    The two coordinates are Parameters ``x`` and ``y``; ``make_optimizer([x, y])`` builds the
+    optimizer (e.g. ``lambda p: optim.Adam(p, lr=0.1)``). Each step calls ``opt.step(closure)``
+    where the closure zeroes the gradients, evaluates ``loss = f(x, y)``, calls ``loss.backward()``
+    and returns the loss: first-order methods call it once, L-BFGS and Newton as often as they need.
+
+    Args:
+        stop_below: stop as soon as f < stop_below (the iteration count to reach a tolerance).
+    """
+    problem = _resolve_problem(f)
+    func = problem.f if problem else f
+    if start is None:
+        if problem is None:
+            raise ValueError("optimizer_path: give a start point for a custom function")
+        start = problem.start
+    if steps < 0:
+        raise ValueError(f"optimizer_path: steps must be >= 0, got {steps}")
+    x = Parameter(float(start[0]), label="x")
+    y = Parameter(float(start[1]), label="y")
+    opt = make_optimizer([x, y])
+    evaluations = 0
+
+    def closure() -> Value:
+        nonlocal evaluations
+        evaluations += 1
+        opt.zero_grad()
+        loss = func(x, y)
+        loss.backward()
+        return loss
+
+    def value_here() -> float:
+        with no_grad():
+            return float(func(x.data, y.data))
+
+    points = [(x.data, y.data)]
+    losses = [value_here()]
+    result = OptimizerPath(points, losses, steps=0, evaluations=0)
+    if stop_below is not None and losses[0] < stop_below:
+        result.converged = True
+        return result
+    for _ in range(steps):
+        try:
+            opt.step(closure)
+            fxy = value_here()
+        except (OverflowError, ValueError, ZeroDivisionError):
+            result.diverged = True
+            break
+        result.steps += 1
+        if not all(map(math.isfinite, (x.data, y.data, fxy))):
+            result.diverged = True
+            break
+        points.append((x.data, y.data))
+        losses.append(fxy)
+        if stop_below is not None and fxy < stop_below:
+            result.converged = True
+            break
+    result.evaluations = evaluations
+    return result
+
+
+def _grid_values(func: Callable[[Any, Any], Any], gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
+    """f over a grid: vectorised when f is plain arithmetic, else point by point."""
+    try:
+        z = np.asarray(func(gx, gy), dtype=float)
+        if z.shape == gx.shape:
+            return z
+    except (TypeError, ValueError, AttributeError):
+        pass
+    return np.asarray([float(func(a, b)) for a, b in zip(gx.ravel(), gy.ravel())]).reshape(gx.shape)
+
+
+def plot_trajectories(
+    f: Callable[[Any, Any], Any] | str | Problem2D,
+    optimizers: Mapping[str, Callable[[list[Parameter]], Any]],
+    start: tuple[float, float] | None = None,
+    steps: int = 100,
+    *,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    minimum: tuple[float, float] | None = None,
+    stop_below: float | None = None,
+    levels: int = 30,
+    resolution: int = 300,
+    ax: Axes | None = None,
+    path: PathLike | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The paths of several optimizers over the contour map of a 2-D function.
+
+    Args:
+        f: a function of (x, y) working on floats and Values, or a name in ``TEST_FUNCTIONS``
+            (``"rosenbrock"``, ``"beale"``, ``"saddle"``, ``"ill_conditioned_bowl"``) or a
+            ``Problem2D``; the names bring their own window, start and minimum.
+        optimizers: legend name -> factory, e.g. ``{"Adam": lambda p: optim.Adam(p, lr=0.1)}``.
+        start: the common start point (default: the problem's).
+        steps: optimizer steps per path (see ``optimizer_path``; ``stop_below`` stops early).
+        xlim, ylim, minimum: the window and the point marked with a star (default: the problem's,
+            or the range of the paths for a custom function).
+        levels: number of contour levels. Where f is positive on the window they are log-spaced,
+            so the valley floor (where optimizers spend their time) gets as many lines as the walls.
+
+    Each legend entry reads ``name: f=<final value> after <n> steps``.
+    """
+    if not optimizers:
+        raise ValueError("plot_trajectories: give at least one optimizer (name -> factory)")
+    problem = _resolve_problem(f)
+    func = problem.f if problem else f
+    start = start if start is not None else (problem.start if problem else None)
+    if start is None:
+        raise ValueError("plot_trajectories: give a start point for a custom function")
+    paths = {
+        name: optimizer_path(func, factory, start, steps, stop_below=stop_below)
+        for name, factory in optimizers.items()
+    }
+
+    if problem is not None:
+        xlim = xlim or problem.xlim
+        ylim = ylim or problem.ylim
+        minimum = minimum if minimum is not None else problem.minimum
+    if xlim is None or ylim is None:  # a custom function: frame the paths, with some room
+        xs = [p[0] for r in paths.values() for p in r.points]
+        ys = [p[1] for r in paths.values() for p in r.points]
+        if minimum is not None:
+            xs.append(minimum[0])
+            ys.append(minimum[1])
+        dx = 0.15 * (max(xs) - min(xs) or 1.0)
+        dy = 0.15 * (max(ys) - min(ys) or 1.0)
+        xlim = xlim or (min(xs) - dx, max(xs) + dx)
+        ylim = ylim or (min(ys) - dy, max(ys) + dy)
+
+    gx, gy = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
+    z = _grid_values(func, gx, gy)
+    fig, ax = _figure_and_axes(ax, figsize=(7.5, 6.0))
+    if z.min() >= 0:
+        positive = z[z > 0]
+        top = float(positive.max()) if positive.size else 1.0
+        low = max(float(positive.min()) if positive.size else 1e-3, top * 1e-8)
+        lv = np.geomspace(low, top, levels)
+        z_plot = np.clip(z, low, None)
+        norm = LogNorm(vmin=low, vmax=top)
+        cf = ax.contourf(gx, gy, z_plot, levels=lv, norm=norm, cmap="Greys_r", alpha=0.55)
+        ax.contour(gx, gy, z_plot, levels=lv, norm=norm, cmap="Greys", linewidths=0.5, alpha=0.6)
+        scale = "log-spaced levels"
+        ticks: Any = LogLocator()
+    else:
+        lv = np.linspace(float(z.min()), float(z.max()), levels)
+        cf = ax.contourf(gx, gy, z, levels=lv, cmap="RdBu_r", alpha=0.35)
+        ax.contour(gx, gy, z, levels=lv, colors="k", linewidths=0.4, alpha=0.4)
+        scale = "linear levels"
+        ticks = None
+    fig.colorbar(cf, ax=ax, ticks=ticks, label=f"f(x, y) ({scale})")
+
+    for i, (name, r) in enumerate(paths.items()):
+        px = [p[0] for p in r.points]
+        py = [p[1] for p in r.points]
+        note = " (diverged)" if r.diverged else ""
+        ax.plot(
+            px,
+            py,
+            "-o",
+            color=_COLORS[i % len(_COLORS)],
+            lw=1.8,
+            ms=2.5,
+            label=f"{name}: f={r.losses[-1]:.3g} after {r.steps} steps{note}",
+        )
+    ax.plot(*start, "o", color="white", mec="k", ms=9, zorder=5, label="start")
+    if minimum is not None:
+        ax.plot(*minimum, "*", color="gold", mec="k", ms=16, zorder=5, label="minimum")
+    elif problem is not None and problem.marker is not None:
+        ax.plot(*problem.marker, "X", color="white", mec="k", ms=10, zorder=5, label="saddle point")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(title if title is not None else (problem.name if problem else "optimizer paths"))
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    return _finish(fig, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# loss landscape
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LossLandscape:
+    """A slice of a model's loss around its parameters theta.
+
+    ``losses[i]`` is L(theta + alphas[i] d1) (1-D) and ``losses[j][i]`` is
+    L(theta + alphas[i] d1 + betas[j] d2) (2-D, rows follow betas as in a contour grid).
+    ``center_loss`` is L(theta). ``directions`` holds d1 (and d2), one number per parameter.
+    """
+
+    alphas: list[float]
+    betas: list[float] | None
+    losses: list[float] | list[list[float]]
+    center_loss: float
+    directions: list[list[float]]
+
+
+def _neuron_groups(model: Any, params: list[Parameter]) -> list[list[int]]:
+    """Indices of the parameters of each neuron ("L0.N3.w1", "L0.N3.b" -> group "L0.N3")."""
+    if not hasattr(model, "named_parameters"):
+        return [list(range(len(params)))]
+    groups: dict[str, list[int]] = {}
+    index = {id(p): i for i, p in enumerate(params)}
+    for name, p in model.named_parameters():
+        groups.setdefault(name.rsplit(".", 1)[0], []).append(index[id(p)])
+    return list(groups.values())
+
+
+def _random_direction(
+    rng: random.Random, theta: list[float], groups: list[list[int]], normalization: str
+) -> list[float]:
+    """A Gaussian direction, rescaled so that a step of 1 means something comparable.
+
+    ``"filter"`` (Li et al. 2018, "Visualizing the Loss Landscape of Neural Nets"): each neuron's
+    slice of d is scaled to the norm of that neuron's weights and bias, ||d_j|| = ||theta_j||, so
+    the picture does not depend on how each neuron happens to be scaled (a ReLU network computes
+    the same function when a neuron's incoming weights are multiplied by c and its outgoing ones
+    by 1/c).
+    ``"unit"``: ||d|| = 1, so alpha is the Euclidean distance moved in parameter space.
+    """
+    d = [rng.gauss(0.0, 1.0) for _ in theta]
+    if normalization == "unit":
+        norm = math.sqrt(math.fsum(v * v for v in d)) or 1.0
+        return [v / norm for v in d]
+    for group in groups:
+        d_norm = math.sqrt(math.fsum(d[i] ** 2 for i in group))
+        t_norm = math.sqrt(math.fsum(theta[i] ** 2 for i in group))
+        for i in group:
+            d[i] = d[i] / d_norm * t_norm if d_norm > 0 else 0.0
+    return d
+
+
+def loss_landscape(
+    model: Any,
+    loss_fn: Callable[[list[Any], Sequence[Any]], Any],
+    X: Sequence[Any],
+    y: Sequence[Any],
+    *,
+    directions: int = 1,
+    span: float = 1.0,
+    steps: int | None = None,
+    seed: int = 0,
+    normalization: str = "filter",
+) -> LossLandscape:
+    """Evaluate the loss on a line (1-D) or plane (2-D) through the model's parameters.
+
+    L(alpha) = loss_fn(model on X, y) with parameters theta + alpha d1 (+ beta d2), alpha and beta
+    in [-span, span], ``steps`` points per axis (default 41 in 1-D, 21 in 2-D: 441 passes over X).
+    The directions are random, drawn from ``random.Random(seed)`` and normalised as described in
+    ``_random_direction`` ("filter" or "unit"). Everything runs under ``no_grad``, and the
+    parameters are put back exactly (the saved floats, not theta + 0 d) even if loss_fn raises.
+    """
+    if directions not in (1, 2):
+        raise ValueError(f"loss_landscape: directions must be 1 or 2, got {directions!r}")
+    if normalization not in ("filter", "unit"):
+        raise ValueError(
+            f"loss_landscape: normalization must be 'filter' or 'unit', got {normalization!r}"
+        )
+    if not span > 0:
+        raise ValueError(f"loss_landscape: span must be > 0, got {span!r}")
+    steps = steps if steps is not None else (41 if directions == 1 else 21)
+    if steps < 2:
+        raise ValueError(f"loss_landscape: steps must be >= 2, got {steps}")
+    params = list(model.parameters())
+    if not params:
+        raise ValueError("loss_landscape: the model has no parameters")
+    theta = [p.data for p in params]
+    rng = random.Random(seed)
+    groups = _neuron_groups(model, params)
+    dirs = [_random_direction(rng, theta, groups, normalization) for _ in range(directions)]
+    # alpha_i = span (2i/(steps-1) - 1): exactly 0.0 in the middle when steps is odd.
+    axis = [span * (2 * i / (steps - 1) - 1) for i in range(steps)]
+    forward = getattr(model, "forward_batch", None) or (lambda xs: [model(x) for x in xs])
+
+    def loss_at(coefs: Sequence[float]) -> float:
+        for k, p in enumerate(params):
+            p.data = theta[k] + math.fsum(c * d[k] for c, d in zip(coefs, dirs))
+        return float(loss_fn(forward(X), y))
+
+    try:
+        with no_grad():
+            if directions == 1:
+                losses: Any = [loss_at((a,)) for a in axis]
+            else:
+                losses = [[loss_at((a, b)) for a in axis] for b in axis]
+    finally:
+        for p, t in zip(params, theta):
+            p.data = t
+    with no_grad():
+        center = float(loss_fn(forward(X), y))
+    return LossLandscape(axis, axis if directions == 2 else None, losses, center, dirs)
+
+
+def plot_loss_landscape(
+    model: Any,
+    loss_fn: Callable[[list[Any], Sequence[Any]], Any],
+    X: Sequence[Any],
+    y: Sequence[Any],
+    directions: int = 1,
+    span: float = 1.0,
+    steps: int | None = None,
+    seed: int = 0,
+    *,
+    normalization: str = "filter",
+    log: bool | None = None,
+    levels: int = 25,
+    ax: Axes | None = None,
+    path: PathLike | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Draw ``loss_landscape(...)``: a curve (1-D) or a contour map (2-D); theta marked at 0.
+
+    A sharp, narrow minimum shows up as a steep curve / tight rings; a wide one as a flat valley.
+    ``log`` puts the 1-D loss axis (or the 2-D colour levels) on a log scale; by default (None)
+    it does so when the losses span more than two orders of magnitude, as they usually do (the
+    loss near a minimum is small, a unit step away in a random direction it can be huge).
+    """
+    land = loss_landscape(
+        model,
+        loss_fn,
+        X,
+        y,
+        directions=directions,
+        span=span,
+        steps=steps,
+        seed=seed,
+        normalization=normalization,
+    )
+    fig, ax = _figure_and_axes(ax, figsize=(6.4, 4.6) if directions == 1 else (6.6, 5.4))
+    z_all = np.asarray(land.losses, dtype=float)
+    if log is None:
+        log = bool(z_all.min() > 0 and z_all.max() / z_all.min() > 100)
+    how = "filter-normalised" if normalization == "filter" else "unit-norm"
+    if directions == 1:
+        ax.plot(land.alphas, land.losses, color="tab:blue", lw=2, label="loss along d")
+        ax.plot([0.0], [land.center_loss], "o", color="tab:red", ms=8, label="trained parameters")
+        ax.set_xlabel(rf"$\alpha$ (step along a random {how} direction d)")
+        ax.set_ylabel(r"loss($\theta + \alpha d$)")
+        if log:
+            ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    else:
+        z = np.asarray(land.losses, dtype=float)
+        gx, gy = np.meshgrid(land.alphas, land.betas)
+        if log and z.min() > 0:  # log-spaced levels resolve the basin around theta
+            lv = np.geomspace(z.min(), z.max(), levels)
+            cf = ax.contourf(gx, gy, z, levels=lv, norm=LogNorm(z.min(), z.max()), cmap="viridis")
+            ticks: Any = LogLocator()
+        else:
+            lv = np.linspace(z.min(), z.max(), levels)
+            cf = ax.contourf(gx, gy, z, levels=lv, cmap="viridis")
+            ticks = None
+        ax.contour(gx, gy, z, levels=lv, colors="k", linewidths=0.4, alpha=0.5)
+        fig.colorbar(cf, ax=ax, ticks=ticks, shrink=0.85, label="loss")
+        ax.plot([0.0], [0.0], "*", color="tab:red", mec="w", ms=14, label="trained parameters")
+        ax.set_xlabel(r"$\alpha$ (direction $d_1$)")
+        ax.set_ylabel(r"$\beta$ (direction $d_2$)")
+        ax.set_aspect("equal")
+        ax.legend(loc="upper right")
+    ax.set_title(
+        title if title is not None else f"loss landscape ({directions}-D, {how} directions)"
+    )
+    return _finish(fig, path)
