@@ -1,0 +1,836 @@
+"""Draw computation graphs with data, gradients and local derivatives; step through backprop.
+
+micrograd's ``draw_dot`` shows each Value's data and grad; torchviz shows neither values nor
+gradients. Here every edge also carries its *local derivative* d out / d in, the number the engine
+stored when the op ran, so the chain rule can be read straight off the picture::
+
+    dL/d parent  +=  (d node / d parent)  x  dL/d node
+                      ^ label on the edge      ^ grad in the node's box
+
+What is drawn (``draw_graph``):
+
+* each Value is a record box ``name | data | grad``; its op (``+``, ``x``, ``tanh``, ``dot`` ...)
+  is its own small oval in front of it. Fill colours tell the kinds apart: parameters (orange),
+  inputs (blue), constants (grey, no grad shown), computed nodes (white), the output (green);
+  ``legend=True`` adds a key.
+* node ids are ``n0, n1, ...`` by position in ``topological_order(root)``: the same graph gives the
+  same DOT text on every run, and unlabelled nodes are called by those ids in the text walkthrough.
+* ``collapse="neuron"`` draws each neuron (a ``dot`` with Parameter weights, plus its activation)
+  as one box, so a whole MLP fits on a page.
+* ``step=k`` draws the graph as it stands after k steps of the backward pass (``backprop_steps``).
+
+Stepping (``backprop_steps``, ``explain_backward``, ``step_through``, ``export_frames``): the
+backward pass replayed one node at a time, in the order ``Value.backward`` processes them, with each
+chain-rule product written out. PyTorch shows none of this: it keeps no interior gradients at all.
+
+Rendering (``render``, ``render_bytes``) runs the system Graphviz ``dot`` program; when it is
+missing, a ``GraphvizNotFoundError`` says how to install it, and ``graph.source`` (the DOT text) is
+still available.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import graphviz
+
+from tinygrad_edu.engine import Parameter, Value, topological_order
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "ACTIVATIONS",
+    "BackpropStep",
+    "EdgeProduct",
+    "GraphTooLargeError",
+    "GraphvizNotFoundError",
+    "backprop_frames",
+    "backprop_steps",
+    "draw_graph",
+    "explain_backward",
+    "export_frames",
+    "export_gif",
+    "format_number",
+    "gradients_after",
+    "node_kind",
+    "print_backprop",
+    "render",
+    "render_bytes",
+    "step_through",
+]
+
+DEFAULT_MAX_NODES = 300
+"""Past this many drawn nodes ``draw_graph`` refuses (dot slows down and nobody can read it)."""
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
+"""Ops that ``collapse="neuron"`` folds into the neuron box together with its ``dot``."""
+
+# -- look ------------------------------------------------------------------------------------------
+
+FONT = "Helvetica"
+FILL = {
+    "parameter": "#ffd8a8",  # orange: what training changes
+    "input": "#a5d8ff",  # blue: data fed in
+    "constant": "#e9ecef",  # grey: fixed numbers, no gradient shown
+    "interior": "#ffffff",  # white: computed
+    "output": "#b2f2bb",  # green: the root, where backprop starts
+    "neuron": "#d0bfff",  # violet: a collapsed dot + activation
+    "op": "#fff3bf",  # pale yellow: the operation ovals
+}
+CURRENT_FILL = "#ffc9c9"
+CURRENT_COLOR = "#e03131"
+DONE_EDGE_COLOR = "#495057"
+PENDING_COLOR = "#adb5bd"
+
+_OP_SYMBOLS = {"*": "\u00d7", "/": "\u00f7", "-": "\u2212", "neg": "\u2212x", "pow": "x^y"}
+
+
+# -- numbers ---------------------------------------------------------------------------------------
+
+
+def format_number(x: float, digits: int = 4) -> str:
+    """A short readable form of ``x`` with ``digits`` significant digits.
+
+    Like ``'%.4g'``, but small magnitudes switch to scientific notation earlier (below 1e-3, where
+    ``%g`` would still print ``0.0001234``), trailing zeros are dropped, and -0 prints as ``0``::
+
+        2.0 -> '2'   -0.5 -> '-0.5'   0.0001234 -> '1.234e-04'   1e9 -> '1e+09'   1e-9 -> '1e-09'
+        nan -> 'nan'   inf -> 'inf'
+    """
+    if digits < 1:
+        raise ValueError(f"format_number: digits must be >= 1, got {digits!r}")
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == 0.0:
+        return "0"
+    if abs(x) < 1e-3:
+        mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{exponent}"
+    text = f"{x:.{digits}g}"
+    return "0" if text == "-0" else text
+
+
+def node_kind(v: Value) -> str:
+    """'parameter', 'constant' (a leaf with ``requires_grad=False``), 'input' (any other leaf) or
+    'interior' (the result of an op)."""
+    if isinstance(v, Parameter):
+        return "parameter"
+    if v.parents:
+        return "interior"
+    return "input" if v.requires_grad else "constant"
+
+
+def _escape(text: str) -> str:
+    """Escape the characters that mean something inside a Graphviz record label.
+
+    ``{ } | < >`` structure a record, backslash escapes; double quotes are escaped by the graphviz
+    library when it quotes the whole label. Newlines become spaces (a record field is one line).
+    """
+    text = text.replace("\\", "\\\\").replace("\n", " ").replace("\r", " ")
+    return re.sub(r"([{}|<>])", r"\\\1", text)
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+class GraphTooLargeError(ValueError):
+    """``draw_graph`` was asked to draw more nodes than ``max_nodes``."""
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """The Graphviz ``dot`` program is not installed (the DOT source is still available)."""
+
+
+_INSTALL_HELP = (
+    "the Graphviz 'dot' program was not found on PATH, so the graph cannot be rendered to {fmt}. "
+    "Install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS), "
+    "conda install graphviz (conda), choco install graphviz / winget install graphviz (Windows), "
+    "or see https://graphviz.org/download/. The DOT text is still available as graph.source."
+)
+
+
+# -- the backward pass, one step at a time ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EdgeProduct:
+    """One chain-rule product of a backward step: ``dL/d parent += local x upstream``.
+
+    Attributes:
+        parent: the parent Value that receives the contribution.
+        local: d node / d parent (stored by the op).
+        upstream: dL / d node, the gradient of the node being processed.
+        contribution: ``local * upstream``.
+        running_total: dL / d parent so far in this backward pass (after adding the contribution).
+        parent_name: how the parent is called in text (its label or its drawing id ``n<k>``).
+        output_name: the name of the output L (the root's label, or ``'L'``).
+    """
+
+    parent: Value
+    local: float
+    upstream: float
+    contribution: float
+    running_total: float
+    parent_name: str = "?"
+    output_name: str = "L"
+
+    def __str__(self) -> str:
+        f = format_number
+        return (
+            f"d{self.output_name}/d{self.parent_name} += {f(self.local)} x {f(self.upstream)}"
+            f" = {f(self.contribution)} (total {f(self.running_total)})"
+        )
+
+
+@dataclass(frozen=True)
+class BackpropStep:
+    """One node processed by the backward pass, with the products it sends to its parents.
+
+    Attributes:
+        index: 0 for the first step (the root, if it has parents).
+        node: the Value processed.
+        name: its name in text (label or drawing id).
+        formula: how it was computed from its parents, e.g. ``'n3 = a * b'``.
+        upstream: dL / d node, complete when the node is processed (all its consumers are done).
+        products: one ``EdgeProduct`` per parent edge, in the order of ``node.parents``.
+        output_name: the name of L.
+    """
+
+    index: int
+    node: Value
+    name: str
+    formula: str
+    upstream: float
+    products: list[EdgeProduct] = field(default_factory=list)
+    output_name: str = "L"
+
+    def __str__(self) -> str:
+        lines = [
+            f"step {self.index + 1}: {self.formula}    "
+            f"(upstream d{self.output_name}/d{self.name} = {format_number(self.upstream)})"
+        ]
+        # Constants get gradients too (backward() does not skip them) but nobody needs them.
+        lines += [f"  {p}" for p in self.products if node_kind(p.parent) != "constant"]
+        return "\n".join(lines)
+
+
+def _names(order: Sequence[Value]) -> dict[Value, str]:
+    """Text names: the label, or the value for an unlabelled constant, or the drawing id n<k>."""
+    names = {}
+    for i, v in enumerate(order):
+        if v.label:
+            names[v] = v.label
+        elif node_kind(v) == "constant":
+            names[v] = format_number(v.data)
+        else:
+            names[v] = f"n{i}"
+    return names
+
+
+def _formula(node: Value, names: dict[Value, str]) -> str:
+    """``name = expression in the parents' names``, e.g. ``n4 = tanh(n3)`` or ``z = w0*x0 + b``."""
+    args = [names[p] for p in node.parents]
+    op = node.op
+    if op in ("+", "-", "*", "/"):
+        expr = f"{args[0]} {op} {args[1]}"
+    elif op == "pow":
+        expr = f"{args[0]} ** {args[1]}"
+    elif op == "**":
+        expr = f"{args[0]} ** {format_number(node.arg or 0.0)}"
+    elif op == "c**x":
+        expr = f"{format_number(node.arg or 0.0)} ** {args[0]}"
+    elif op == "neg":
+        expr = f"-{args[0]}"
+    elif op == "dot":
+        n = len(args) // 2
+        terms = [f"{w}*{x}" for w, x in zip(args[:n], args[n : 2 * n])]
+        terms += args[2 * n :]  # the bias, if any
+        expr = " + ".join(terms)
+    else:  # sum and the unary functions
+        expr = f"{op}({', '.join(args)})"
+    return f"{names[node]} = {expr}"
+
+
+def backprop_steps(root: Value, grad: float = 1.0) -> list[BackpropStep]:
+    """The backward pass of ``root`` as a list of steps, without touching any ``.grad``.
+
+    It replays ``root.backward(grad)`` exactly: the same order
+    (``reversed(topological_order(root))``; one step per node that has parents, since a leaf's
+    step would do nothing) and the same floating-point operations,
+    ``total[parent] += local * upstream``. It simulates a *fresh* pass: every gradient starts at 0
+    and the root's at ``grad``. So the running totals of the last products equal the ``.grad``
+    values after zeroing the leaves (``model.zero_grad()``) and calling ``root.backward(grad)``,
+    bit for bit; ``.grad`` values left by earlier calls are ignored.
+    """
+    seed = float(grad)
+    order = topological_order(root)
+    names = _names(order)
+    out_name = root.label or "L"
+    totals: dict[Value, float] = dict.fromkeys(order, 0.0)
+    totals[root] += seed
+    steps: list[BackpropStep] = []
+    for node in reversed(order):
+        if not node.parents:
+            continue
+        upstream = totals[node]
+        products = []
+        for parent, local in zip(node.parents, node.local_grads):
+            contribution = local * upstream
+            totals[parent] += contribution  # the same operation as Value.backward
+            products.append(
+                EdgeProduct(
+                    parent, local, upstream, contribution, totals[parent], names[parent], out_name
+                )
+            )
+        steps.append(
+            BackpropStep(
+                len(steps), node, names[node], _formula(node, names), upstream, products, out_name
+            )
+        )
+    return steps
+
+
+def _totals_after(
+    root: Value, steps: Sequence[BackpropStep], k: int, grad: float
+) -> tuple[dict[Value, float], dict[Value, int]]:
+    """Gradients reached after the first k steps, and how many contributions each node got."""
+    totals: dict[Value, float] = {root: float(grad)}
+    received: dict[Value, int] = {}
+    for step in steps[:k]:
+        for p in step.products:
+            totals[p.parent] = p.running_total
+            received[p.parent] = received.get(p.parent, 0) + 1
+    return totals, received
+
+
+def gradients_after(root: Value, k: int | None = None, grad: float = 1.0) -> dict[Value, float]:
+    """dL/d node for every node reached after ``k`` backward steps (all steps when k is None).
+
+    Nodes not reached yet are absent. With all steps, this is the result of a fresh
+    ``root.backward(grad)``, computed without touching ``.grad``.
+    """
+    steps = backprop_steps(root, grad)
+    k = len(steps) if k is None else _check_step(k, len(steps))
+    return _totals_after(root, steps, k, grad)[0]
+
+
+def _check_step(k: int, n_steps: int) -> int:
+    if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= n_steps:
+        raise ValueError(
+            f"step: must be an integer from 0 to {n_steps} (the backward steps), got {k!r}"
+        )
+    return k
+
+
+def explain_backward(root: Value, grad: float = 1.0) -> str:
+    """A text walkthrough of the backward pass: every step's chain-rule products, then the results.
+
+    Example for ``L = a * b`` with a = 2, b = -3::
+
+        Backward pass of L, seeded with dL/dL = 1: 1 step, in reverse topological order.
+        step 1: L = a * b    (upstream dL/dL = 1)
+          dL/da += -3 x 1 = -3 (total -3)
+          dL/db += 2 x 1 = 2 (total 2)
+        Gradients of the leaves: dL/da = -3, dL/db = 2
+    """
+    steps = backprop_steps(root, grad)
+    order = topological_order(root)
+    names = _names(order)
+    out = names[root] if root.label else "L"
+    plural = "step" if len(steps) == 1 else "steps"
+    lines = [
+        f"Backward pass of {out}, seeded with d{out}/d{out} = {format_number(grad)}: "
+        f"{len(steps)} {plural}, in reverse topological order."
+    ]
+    lines += [str(s) for s in steps]
+    totals = _totals_after(root, steps, len(steps), grad)[0]
+    leaves = [v for v in order if not v.parents and node_kind(v) != "constant"]
+    results = ", ".join(f"d{out}/d{names[v]} = {format_number(totals.get(v, 0.0))}" for v in leaves)
+    lines.append(f"Gradients of the leaves: {results}")
+    return "\n".join(lines)
+
+
+def print_backprop(root: Value, grad: float = 1.0) -> None:
+    """Print ``explain_backward(root, grad)``."""
+    print(explain_backward(root, grad))
+
+
+# -- drawing ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Neuron:
+    """A collapsed neuron: its dot node, optional activation, and the parameters it hides."""
+
+    dot: Value
+    activation: Value | None
+    name: str
+    n_weights: int
+    has_bias: bool
+
+    @property
+    def output(self) -> Value:
+        return self.activation if self.activation is not None else self.dot
+
+
+_NEURON_PREFIX = re.compile(r"^(.*)\.(?:w\d+|b)$")
+
+
+def _find_neurons(order: Sequence[Value], root: Value) -> tuple[dict[Value, _Neuron], set[Value]]:
+    """Neurons to collapse (keyed by their output Value) and the Values they hide.
+
+    A neuron is a ``dot`` node with at least one Parameter parent. Its activation joins it when the
+    dot's only consumer is one activation op (relu/tanh/sigmoid/leaky_relu) whose only parent is the
+    dot. A Parameter parent is hidden when this dot is its only consumer (a weight that is also used
+    elsewhere, say in a weight-decay term, stays visible and gets an edge into the neuron).
+    """
+    consumers: dict[Value, list[Value]] = {v: [] for v in order}
+    for v in order:
+        for p in v.parents:
+            if not consumers[p] or consumers[p][-1] is not v:
+                consumers[p].append(v)
+    neurons: dict[Value, _Neuron] = {}
+    hidden: set[Value] = set()
+    for v in order:
+        if v.op != "dot" or not any(isinstance(p, Parameter) for p in v.parents):
+            continue
+        activation = None
+        users = consumers[v]
+        if v is not root and len(users) == 1:
+            (user,) = users
+            if user.op in ACTIVATIONS and len(user.parents) == 1:
+                activation = user
+                hidden.add(v)
+        n = len(v.parents) // 2
+        n_weights, has_bias = 0, False
+        name = None
+        for i, p in enumerate(v.parents):
+            if isinstance(p, Parameter) and p.label and name is None:
+                match = _NEURON_PREFIX.match(p.label)
+                name = match.group(1) if match else None
+            if isinstance(p, Parameter) and not p.parents and consumers[p] == [v]:
+                hidden.add(p)
+                if i >= 2 * n:
+                    has_bias = True
+                else:
+                    n_weights += 1
+        neuron = _Neuron(v, activation, name or "neuron", n_weights, has_bias)
+        neurons[neuron.output] = neuron
+    return neurons, hidden
+
+
+def _op_label(v: Value) -> str:
+    op = v.op
+    if op == "**":
+        return f"x^{format_number(v.arg or 0.0)}"
+    if op == "c**x":
+        return f"{format_number(v.arg or 0.0)}^x"
+    if op == "leaky_relu" and v.arg is not None and v.arg != 0.01:
+        return f"leaky_relu({format_number(v.arg)})"
+    return _OP_SYMBOLS.get(op, op)
+
+
+def draw_graph(
+    root: Value,
+    *,
+    rankdir: str = "LR",
+    show_local_grads: bool | None = None,
+    collapse: str | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    step: int | None = None,
+    grad: float = 1.0,
+    legend: bool = False,
+    title: str | None = None,
+    digits: int = 4,
+) -> graphviz.Digraph:
+    """Draw the computation graph of ``root`` with data, gradients and local derivatives.
+
+    Args:
+        root: the output Value (usually the loss).
+        rankdir: ``"LR"`` (left to right, inputs on the left) or ``"TB"`` (top to bottom).
+        show_local_grads: label each edge parent -> op with d out / d parent. The default
+            (None) labels every edge of an uncollapsed graph and none of a collapsed one: a dense
+            layer has n_in x n_out edges, and hundreds of numbers make the overview unreadable
+            (pass True to label them anyway, with d neuron / d input = act'(z) w).
+        collapse: ``None``, or ``"neuron"`` to draw each ``dot`` with Parameter weights, plus its
+            activation, as one box (the weights and bias it alone uses are hidden and counted).
+        max_nodes: refuse (``GraphTooLargeError``) to draw more boxes and op ovals than this.
+        step: draw the graph as it stands after this many steps of ``backprop_steps(root, grad)``:
+            gradients reached so far (``(so far)`` while contributions are still missing, blank when
+            none arrived yet), the node of step ``step`` highlighted in red with
+            ``local x upstream = contribution`` on its edges, edges already processed dark,
+            edges still to come grey.
+            ``step=0`` shows only the seed on the root. Not combinable with ``collapse``.
+        grad: the seed dL/dL used with ``step``.
+        legend: add a key to the kinds of boxes and the edge labels.
+        title: a caption under the drawing.
+        digits: significant digits of the numbers.
+
+    Returns:
+        a ``graphviz.Digraph``: ``.source`` is the DOT text (the same on every run for the same
+        graph); display it in a notebook, or ``render(graph, "g.svg")``.
+
+    Outside ``step`` mode the gradients shown are the ``.grad`` attributes as they are (call
+    ``backward()`` first); constants' gradients are never shown.
+    """
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"draw_graph: rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    if collapse not in (None, "neuron"):
+        raise ValueError(f"draw_graph: collapse must be None or 'neuron', got {collapse!r}")
+    if step is not None and collapse is not None:
+        raise ValueError(
+            "draw_graph: step= and collapse= cannot be combined; draw step by step "
+            "without collapse, on a smaller graph"
+        )
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_graph: root must be a Value, got {type(root).__name__}")
+    fmt = lambda x: format_number(x, digits)  # noqa: E731
+
+    order = topological_order(root)
+    pos = {v: i for i, v in enumerate(order)}
+    names = _names(order)
+    neurons: dict[Value, _Neuron] = {}
+    hidden: set[Value] = set()
+    if collapse == "neuron":
+        neurons, hidden = _find_neurons(order, root)
+    visible = [v for v in order if v not in hidden]
+    n_drawn = sum(1 + (1 if v.parents and v not in neurons else 0) for v in visible)
+    if n_drawn > max_nodes:
+        hint = (
+            'pass collapse="neuron" to draw each neuron (dot + activation) as one node, or '
+            if collapse is None
+            else ""
+        )
+        raise GraphTooLargeError(
+            f"draw_graph: the graph has {n_drawn} nodes to draw (values and op nodes), more than "
+            f"max_nodes={max_nodes}; {hint}raise the limit with max_nodes={n_drawn} (the drawing "
+            f"gets slow to lay out and hard to read)"
+        )
+
+    # Step mode: where the backward pass stands after `step` steps.
+    steps: list[BackpropStep] = []
+    totals: dict[Value, float] = {}
+    received: dict[Value, int] = {}
+    expected: dict[Value, int] = {}
+    current: Value | None = None
+    processed: set[Value] = set()
+    if step is not None:
+        steps = backprop_steps(root, grad)
+        _check_step(step, len(steps))
+        totals, received = _totals_after(root, steps, step, grad)
+        for v in order:
+            for p in v.parents:
+                expected[p] = expected.get(p, 0) + 1
+        processed = {s.node for s in steps[:step]}
+        current = steps[step - 1].node if step > 0 else None
+
+    g = graphviz.Digraph(name="computation_graph")
+    g.attr(
+        rankdir=rankdir,
+        ordering="out",
+        fontname=FONT,
+        fontsize="12",
+        nodesep="0.25",
+        ranksep="0.45",
+        bgcolor="white",
+        pad="0.2",
+    )
+    g.attr("node", fontname=FONT, fontsize="11", style="filled", penwidth="1.2")
+    g.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.6", color=DONE_EDGE_COLOR)
+    if title:
+        g.attr(label=title, labelloc="b", fontsize="13")
+
+    def record(fields: list[str]) -> str:
+        # Records lay their top-level fields out across the rank direction; braces flip them, so
+        # with LR a braced record is a horizontal strip like in TB without braces.
+        body = " | ".join(_escape(f) for f in fields)
+        return graphviz.nohtml("{ " + body + " }" if rankdir == "LR" else body)
+
+    def grad_field(v: Value) -> str:
+        if step is None:
+            return f"grad {fmt(v.grad)}"
+        if v not in totals:
+            return "grad "  # not reached yet: blank
+        partial = v is not root and received.get(v, 0) < expected.get(v, 0)
+        return f"grad {fmt(totals[v])}" + (" (so far)" if partial else "")
+
+    # Nodes, in topological order.
+    for v in visible:
+        vid = f"n{pos[v]}"
+        kind = "output" if v is root else node_kind(v)
+        attrs: dict[str, str] = {"shape": "record", "fillcolor": FILL[kind], "color": "#343a40"}
+        if v in neurons:
+            neuron = neurons[v]
+            counts = f"{neuron.n_weights} w" + (" + b" if neuron.has_bias else "")
+            act = neuron.activation.op if neuron.activation is not None else "linear"
+            fields = [f"{neuron.name} {act}", counts, f"data {fmt(v.data)}", grad_field(v)]
+            if v is not root:
+                attrs["fillcolor"] = FILL["neuron"]
+        elif kind == "constant":
+            fields = ([v.label] if v.label else []) + [f"data {fmt(v.data)}"]
+        else:
+            fields = [names[v], f"data {fmt(v.data)}", grad_field(v)]
+        if v is root:
+            attrs["penwidth"] = "2"
+        if step is not None and v is current:
+            attrs.update(fillcolor=CURRENT_FILL, color=CURRENT_COLOR, penwidth="2.5")
+        elif step is not None and v.parents and v not in processed and v not in totals:
+            attrs["fontcolor"] = "#495057"
+        g.node(vid, label=record(fields), **attrs)
+        if v.parents and v not in neurons:
+            op_attrs = {
+                "shape": "ellipse",
+                "fillcolor": FILL["op"],
+                "color": "#868e96",
+                "fontsize": "11",
+                "width": "0.3",
+                "height": "0.3",
+                "margin": "0.04,0.02",
+            }
+            if step is not None and v is current:
+                op_attrs.update(color=CURRENT_COLOR, penwidth="2.5")
+            g.node(f"{vid}_op", label=_op_label(v), **op_attrs)
+            g.edge(f"{vid}_op", vid)
+
+    # Edges parent -> op oval (or -> neuron box), labelled with the local derivative.
+    # An edge label in dot becomes a virtual node on an extra rank, and with one labelled edge all
+    # ranks double: the hundreds of unlabelled layer-to-layer edges of a collapsed MLP then each
+    # get a virtual node and the drawing grows ten times taller. So a collapsed graph uses
+    # xlabel, placed after the layout.
+    label_key = "xlabel" if neurons else "label"
+    for v in visible:
+        if not v.parents:
+            continue
+        if v in neurons:
+            neuron = neurons[v]
+            act_local = neuron.activation.local_grads[0] if neuron.activation is not None else 1.0
+            edges = [
+                # d out/d p = act'(z) * d z/d p through the hidden dot node z
+                (p, local * act_local, None)
+                for p, local in zip(neuron.dot.parents, neuron.dot.local_grads)
+                if p not in hidden
+            ]
+            target = f"n{pos[v]}"
+            labelled = bool(show_local_grads)
+            style = {"color": "#868e96", "penwidth": "0.7", "arrowsize": "0.45"}
+        else:
+            edges = [(p, local, None) for p, local in zip(v.parents, v.local_grads)]
+            target = f"n{pos[v]}_op"
+            labelled = bool(show_local_grads) if neurons else show_local_grads is not False
+            style = {}
+            if step is not None and v in processed:
+                index = next(s.index for s in steps[:step] if s.node is v)
+                edges = [(p.parent, p.local, p) for p in steps[index].products]
+        for p, local, product in edges:
+            attrs = dict(style)
+            if step is None:
+                if labelled:
+                    attrs[label_key] = fmt(local)
+            elif product is not None:
+                if labelled:
+                    attrs[label_key] = (
+                        f"{fmt(product.local)} \u00d7 {fmt(product.upstream)}"
+                        f" = {fmt(product.contribution)}"
+                    )
+                if v is current:
+                    attrs.update(color=CURRENT_COLOR, fontcolor=CURRENT_COLOR, penwidth="2")
+                else:
+                    attrs.update(fontcolor=DONE_EDGE_COLOR)
+            else:
+                if labelled:  # not reached yet: the local derivative is known, the upstream not
+                    attrs[label_key] = f"{fmt(local)} \u00d7 ?"
+                attrs.update(color=PENDING_COLOR, fontcolor=PENDING_COLOR, style="dashed")
+            g.edge(f"n{pos[p]}", target, **attrs)
+
+    if legend:
+        _add_legend(g, record, bool(neurons), step is not None)
+    return g
+
+
+def _add_legend(g: graphviz.Digraph, record: Any, with_neuron: bool, with_step: bool) -> None:
+    """A key to the box colours and edge labels, drawn as a separate cluster."""
+    with g.subgraph(name="cluster_legend") as key:
+        key.attr(label="legend", fontsize="11", style="rounded", color="#adb5bd")
+        entries = [
+            ("parameter", "parameter (learned)"),
+            ("input", "input"),
+            ("constant", "constant (no grad)"),
+            ("interior", "computed value"),
+            ("output", "output L"),
+        ]
+        if with_neuron:
+            entries.append(("neuron", "neuron: dot + activation"))
+        previous = None
+        for kind, text in entries:
+            nid = f"legend_{kind}"
+            key.node(nid, label=record([text]), shape="record", fillcolor=FILL[kind])
+            if previous is not None:
+                key.edge(previous, nid, style="invis")
+            previous = nid
+        key.node("legend_op", label="op", shape="ellipse", fillcolor=FILL["op"], color="#868e96")
+        key.edge(previous, "legend_op", style="invis")
+        edge_text = (
+            "edge: local \u00d7 upstream = contribution" if with_step else "edge: d out / d in"
+        )
+        key.node("legend_edge", label=edge_text, shape="plaintext", style="")
+        key.edge("legend_op", "legend_edge", style="invis")
+        if with_step:
+            key.node(
+                "legend_current",
+                label=record(["current step"]),
+                shape="record",
+                fillcolor=CURRENT_FILL,
+                color=CURRENT_COLOR,
+                penwidth="2.5",
+            )
+            key.edge("legend_edge", "legend_current", style="invis")
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+
+def render_bytes(graph: graphviz.Digraph, format: str = "svg", dpi: int | None = None) -> bytes:
+    """Run Graphviz ``dot`` on ``graph`` and return the drawing (``"svg"``, ``"png"``, ``"pdf"``).
+
+    ``dpi`` sets the resolution of bitmap formats (Graphviz draws PNGs at 96 dpi; 150-200 suits
+    slides). Raises ``GraphvizNotFoundError`` (with install instructions) when ``dot`` is not
+    installed.
+    """
+    if shutil.which("dot") is None:
+        raise GraphvizNotFoundError(_INSTALL_HELP.format(fmt=format))
+    if dpi is not None:
+        graph = graph.copy()
+        graph.attr(dpi=str(dpi))
+    try:
+        return graph.pipe(format=format)
+    except graphviz.ExecutableNotFound as error:
+        raise GraphvizNotFoundError(_INSTALL_HELP.format(fmt=format)) from error
+
+
+def render(
+    graph: graphviz.Digraph, path: str | Path, format: str | None = None, dpi: int | None = None
+) -> Path:
+    """Write the drawing of ``graph`` to ``path`` (format from the suffix unless given); return it.
+
+    Only the image is written (no DOT file beside it). ``format`` is ``"svg"`` or ``"png"`` (any
+    Graphviz output format works); ``dpi`` as in ``render_bytes``.
+    """
+    path = Path(path)
+    fmt = format or path.suffix.lstrip(".").lower()
+    if not fmt:
+        raise ValueError(f"render: cannot tell the format of {str(path)!r}; pass format='svg'")
+    data = render_bytes(graph, fmt, dpi)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+# -- stepping in a notebook, frames, GIF -----------------------------------------------------------
+
+
+def backprop_frames(root: Value, grad: float = 1.0, **draw_kwargs: Any) -> list[graphviz.Digraph]:
+    """One drawing per state of the backward pass: ``draw_graph(root, step=k)`` for k = 0 .. n."""
+    n = len(backprop_steps(root, grad))
+    return [draw_graph(root, step=k, grad=grad, **draw_kwargs) for k in range(n + 1)]
+
+
+def step_through(root: Value, grad: float = 1.0, **draw_kwargs: Any) -> Any:
+    """Scrub through the backward pass in a notebook.
+
+    With ipywidgets installed: returns a widget (a ``VBox``) with a slider over the steps
+    0 .. n, the drawing after that many steps (SVG) and the step's chain-rule text. Display it
+    as the last expression of a cell. Without ipywidgets: returns ``backprop_frames(...)``, the list
+    of drawings (each shows itself as SVG when displayed in a notebook).
+    """
+    try:
+        import ipywidgets as widgets
+    except ImportError:
+        return backprop_frames(root, grad, **draw_kwargs)
+
+    steps = backprop_steps(root, grad)
+    slider = widgets.IntSlider(
+        value=0, min=0, max=len(steps), step=1, description="step", continuous_update=False
+    )
+    picture = widgets.HTML()
+    caption = widgets.HTML()
+
+    def show(k: int) -> None:
+        graph = draw_graph(root, step=k, grad=grad, **draw_kwargs)
+        try:
+            picture.value = render_bytes(graph, "svg").decode("utf-8")
+        except GraphvizNotFoundError as error:
+            picture.value = f"<pre>{_html_escape(str(error))}\n\n{_html_escape(graph.source)}</pre>"
+        if k == 0:
+            out = root.label or "L"
+            text = f"step 0: nothing done yet; the seed d{out}/d{out} = {format_number(grad)}"
+        else:
+            text = str(steps[k - 1])
+        caption.value = f"<pre>{_html_escape(text)}</pre>"
+
+    slider.observe(lambda change: show(change["new"]), names="value")
+    show(0)
+    return widgets.VBox([slider, picture, caption])
+
+
+def _html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def export_frames(
+    root: Value, directory: str | Path, format: str = "svg", grad: float = 1.0, **draw_kwargs: Any
+) -> list[Path]:
+    """Write ``frame_000.<format>``, ``frame_001`` ... (one per backward step, from step 0).
+
+    Returns the paths. Needs the Graphviz ``dot`` program.
+    """
+    directory = Path(directory)
+    frames = backprop_frames(root, grad, **draw_kwargs)
+    return [
+        render(frame, directory / f"frame_{k:03d}.{format}", format)
+        for k, frame in enumerate(frames)
+    ]
+
+
+def export_gif(
+    root: Value,
+    path: str | Path,
+    duration_ms: int = 1500,
+    grad: float = 1.0,
+    **draw_kwargs: Any,
+) -> Path:
+    """An animated GIF of the backward pass, one frame per step (needs Pillow and Graphviz).
+
+    Frames differ a little in size (labels grow as products appear); each is centred on a white
+    canvas of the largest size so the picture does not jump.
+    """
+    try:
+        from PIL import Image
+    except ImportError as error:
+        raise ImportError("export_gif needs Pillow: pip install pillow") from error
+    import io
+
+    images = [
+        Image.open(io.BytesIO(render_bytes(frame, "png"))).convert("RGB")
+        for frame in backprop_frames(root, grad, **draw_kwargs)
+    ]
+    width = max(im.width for im in images)
+    height = max(im.height for im in images)
+    canvases = []
+    for im in images:
+        canvas = Image.new("RGB", (width, height), "white")
+        canvas.paste(im, ((width - im.width) // 2, (height - im.height) // 2))
+        canvases.append(canvas.convert("P", palette=Image.Palette.ADAPTIVE))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvases[0].save(path, save_all=True, append_images=canvases[1:], duration=duration_ms, loop=0)
+    return path
