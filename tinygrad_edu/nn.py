@@ -1,0 +1,643 @@
+"""Neural networks on scalar Values: ``Module``, ``Neuron``, ``Layer``, ``MLP``, and the losses.
+
+A neuron computes ``act(w . x + b)``. Its pre-activation is ONE ``dot`` node of fan-in 2n + 1
+(``engine.dot``), followed by one activation node (none for a linear neuron), so a drawing shows a
+neuron as exactly two boxes. A layer is a list of neurons reading the same inputs; an MLP is a
+chain of layers whose hidden layers use the activation and whose output layer is linear (identity):
+``MLP(1, [16, 1])`` is the course's 2-layer ReLU regressor
+
+    h_j = relu(w_j x + b_j),  j = 1..16          (hidden layer)
+    y^  = sum_j v_j h_j + c                      (linear output layer)
+
+trained with the MSE loss J = (1/n) sum_i (y^_i - t_i)^2.
+
+Parameters are named ``"L{i}.N{j}.w{k}"`` / ``"L{i}.N{j}.b"`` (layer i, neuron j, weight k); the
+names label the ``Parameter``s (so drawings show them), key ``state_dict()``, and name the rows
+of ``named_parameters()``, as in PyTorch.
+
+Initialisation (reproducible from ``seed``: one ``random.Random(seed)`` stream for the whole MLP,
+drawn layer by layer, neuron by neuron, weights then bias):
+
+    w ~ U(-bound, bound),  bound = gain * sqrt(3 / fan_in)      (torch's kaiming_uniform_)
+    gain = sqrt(2) for relu (He / Kaiming: bound = sqrt(6 / fan_in)),
+           sqrt(2 / (1 + 0.01^2)) for leaky_relu, 5/3 for tanh, 1 for sigmoid and linear
+    b ~ U(-1 / sqrt(fan_in), 1 / sqrt(fan_in))                   (torch's nn.Linear bias)
+
+The gain keeps Var(pre-activation) about the same from layer to layer: a ReLU zeroes half of its
+inputs, so its weights need twice the variance (Var w = 2 / fan_in). The bias is not zero on
+purpose: with b = 0 every hidden unit of a 1-D ReLU regressor would put its kink at x = 0 and the
+units with w > 0 would all be the same function up to scale; small random biases spread the kinks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import random
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from tinygrad_edu.engine import Parameter, Value, dot
+
+__all__ = [
+    "ACTIVATIONS",
+    "Layer",
+    "MLP",
+    "Module",
+    "Neuron",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "hinge_loss",
+    "huber_loss",
+    "l2_penalty",
+    "mae_loss",
+    "mse_loss",
+    "softmax",
+]
+
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "linear")
+
+# torch.nn.init.calculate_gain for each activation (leaky_relu with its default slope 0.01).
+_GAIN = {
+    "relu": math.sqrt(2.0),
+    "leaky_relu": math.sqrt(2.0 / (1.0 + 0.01**2)),
+    "tanh": 5.0 / 3.0,
+    "sigmoid": 1.0,
+    "linear": 1.0,
+}
+
+STATE_FORMAT = "tinygrad_edu.state_dict"
+STATE_VERSION = 1
+
+Number = float | int
+Sample = Sequence["Value | Number"] | Value | Number
+
+
+# ----------------------------------------------------------------------------------------------
+# Module
+# ----------------------------------------------------------------------------------------------
+
+
+class Module:
+    """The base of every model: parameters, gradients, state and (de)serialisation.
+
+    Subclasses implement ``forward(x)``. The default ``named_parameters()`` walks the instance's
+    attributes in the order they were set, finding ``Parameter``s, sub-``Module``s and lists or
+    tuples of them (named ``attr``, ``attr.0``, ``attr.0.w`` ...), as PyTorch's registration does;
+    ``Neuron``, ``Layer`` and ``MLP`` override it with the shorter ``L0.N3.w1`` names.
+    """
+
+    def forward(self, x: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def __call__(self, x: Any) -> Any:
+        return self.forward(x)
+
+    def forward_batch(self, X: Sequence[Any]) -> list[Any]:
+        """Apply the model to each sample of a batch: ``[self(x) for x in X]``."""
+        if isinstance(X, (Value, numbers.Real)):
+            raise TypeError(
+                f"{type(self).__name__}.forward_batch: expected a list of samples, got a single "
+                f"{type(X).__name__}; call the model directly for one sample"
+            )
+        return [self(x) for x in X]
+
+    # -- parameters ----------------------------------------------------------------------------
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        """(name, parameter) pairs in a fixed order (the order the attributes were set)."""
+        found: list[tuple[str, Parameter]] = []
+        for name, value in vars(self).items():
+            found.extend(_walk(name, value))
+        return found
+
+    def parameters(self) -> list[Parameter]:
+        """The learnable Parameters, in the order of ``named_parameters()``."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0 (leaf gradients accumulate across backward())."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def num_parameters(self) -> int:
+        """How many scalars the model learns."""
+        return len(self.named_parameters())
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, float]:
+        """{name: value} of every parameter, a new plain dict of floats (JSON-ready)."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Set every parameter from ``state`` ({name: number}).
+
+        Everything is checked first: ``state`` is a dict, its keys are exactly the model's
+        parameter names (same names = same shapes, since each scalar has its own name), and every
+        value is a finite real number. Only then are the parameters changed, so on any error
+        (``ValueError`` / ``TypeError`` naming the key) the model is left exactly as it was.
+        Gradients are not touched.
+        """
+        named = self.named_parameters()
+        values = _validated_state(state, [name for name, _ in named], repr(self))
+        for (_, p), v in zip(named, values):
+            p.data = v
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the parameters to a JSON file (never pickle: a model file cannot run code).
+
+        Format: ``{"format": "tinygrad_edu.state_dict", "version": 1, "model": repr(model),
+        "params": {name: float}}``. The file is written to a temporary name and then renamed, so
+        a crash never leaves half a file.
+        """
+        state = self.state_dict()
+        bad = [name for name, v in state.items() if not math.isfinite(v)]
+        if bad:
+            raise ValueError(
+                f"save: parameter {bad[0]!r} is {state[bad[0]]!r}; JSON needs finite numbers"
+            )
+        document = {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "model": repr(self),
+            "params": state,
+        }
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(document, f, indent=1, allow_nan=False)
+            f.write("\n")
+        os.replace(tmp, path)
+
+    def load(self, path: str | os.PathLike[str]) -> Module:
+        """Read parameters written by ``save`` into this model; returns the model.
+
+        Raises ``ValueError`` (naming the file and what is wrong) if the file is not valid JSON,
+        is not a tinygrad_edu state file of a known version, was saved from a different
+        architecture (``"model"`` differs from ``repr(self)``), or its parameters do not match
+        (see ``load_state_dict``). On any error the model is unchanged.
+        """
+        where = os.fspath(path)
+        with open(where, encoding="utf-8") as f:
+            text = f.read()
+        try:
+            document = json.loads(text, parse_constant=_reject_constant)
+        except (json.JSONDecodeError, ValueError) as e:
+            raise ValueError(f"load: {where} is not valid JSON ({e})") from None
+        if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
+            raise ValueError(
+                f"load: {where} is not a tinygrad_edu state file (expected a JSON object with "
+                f'"format": "{STATE_FORMAT}")'
+            )
+        if document.get("version") != STATE_VERSION:
+            raise ValueError(
+                f"load: {where} has version {document.get('version')!r}; "
+                f"this tinygrad_edu reads version {STATE_VERSION}"
+            )
+        saved_model = document.get("model")
+        if saved_model is not None and saved_model != repr(self):
+            raise ValueError(
+                f"load: {where} was saved from {saved_model!r}, but this model is {self!r}"
+            )
+        if "params" not in document:
+            raise ValueError(f'load: {where} has no "params"')
+        try:
+            self.load_state_dict(document["params"])
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"load: {where}: {e}") from None
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.num_parameters()} parameters)"
+
+
+def _walk(name: str, value: object) -> Iterator[tuple[str, Parameter]]:
+    """The parameters reachable from one attribute, with dotted names."""
+    if isinstance(value, Parameter):
+        yield name, value
+    elif isinstance(value, Module):
+        for sub, p in value.named_parameters():
+            yield f"{name}.{sub}", p
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _walk(f"{name}.{i}", item)
+
+
+def _reject_constant(token: str) -> float:
+    raise ValueError(f"{token} is not a finite number")
+
+
+def _validated_state(state: object, names: list[str], model: str) -> list[float]:
+    """Check a state dict against the parameter names; return the values in ``names`` order."""
+    if not isinstance(state, dict):
+        raise TypeError(
+            f"load_state_dict: expected a dict {{name: float}}, got {type(state).__name__}"
+        )
+    missing = [n for n in names if n not in state]
+    expected = set(names)
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing {len(missing)} key(s) {_preview(missing)}")
+        if unexpected:
+            parts.append(f"unexpected {len(unexpected)} key(s) {_preview(unexpected)}")
+        raise ValueError(
+            f"load_state_dict: keys do not match the model {model} "
+            f"({len(names)} parameters, state has {len(state)}): " + "; ".join(parts)
+        )
+    values = []
+    for n in names:
+        v = state[n]
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(
+                f"load_state_dict: {n!r} must be a number, got {type(v).__name__} {v!r}"
+            )
+        v = float(v)
+        if not math.isfinite(v):
+            raise ValueError(f"load_state_dict: {n!r} must be finite, got {v!r}")
+        values.append(v)
+    return values
+
+
+def _preview(keys: list[Any], limit: int = 5) -> str:
+    shown = ", ".join(repr(k) for k in keys[:limit])
+    return f"[{shown}{', ...' if len(keys) > limit else ''}]"
+
+
+# ----------------------------------------------------------------------------------------------
+# Neuron, Layer, MLP
+# ----------------------------------------------------------------------------------------------
+
+
+def _rng(seed: int | random.Random) -> random.Random:
+    """A seed gives a fresh stream; a ``random.Random`` is used as is (shared by an MLP)."""
+    if isinstance(seed, random.Random):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int or a random.Random, got {seed!r}")
+    return random.Random(int(seed))
+
+
+def _check_activation(activation: str) -> str:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; choose one of {ACTIVATIONS}")
+    return activation
+
+
+def _check_width(op: str, name: str, n: object) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"{op}: {name} must be a positive int, got {n!r}")
+    return int(n)
+
+
+def _inputs(op: str, x: Sample, nin: int) -> Sequence[Value | Number]:
+    """One sample as a sequence of nin inputs (a bare number/Value is accepted when nin == 1)."""
+    if isinstance(x, (Value, numbers.Real)):
+        x = (x,)
+    if len(x) != nin:
+        raise ValueError(f"{op}: expected {nin} input(s), got {len(x)}")
+    return x
+
+
+class Neuron(Module):
+    """act(w . x + b): one ``dot`` node (fan-in 2 nin + 1) and one activation node.
+
+    Args:
+        nin: number of inputs.
+        activation: one of ``ACTIVATIONS``; "linear" adds no node.
+        seed: an int, or a ``random.Random`` to draw from (an MLP shares one).
+        name: prefix of the parameter labels (``"L0.N3"`` gives ``"L0.N3.w0"`` ...).
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str = "relu",
+        seed: int | random.Random = 0,
+        name: str = "",
+    ) -> None:
+        self.nin = _check_width("Neuron", "nin", nin)
+        self.activation = _check_activation(activation)
+        rng = _rng(seed)
+        prefix = f"{name}." if name else ""
+        w_bound = _GAIN[activation] * math.sqrt(3.0 / nin)
+        b_bound = 1.0 / math.sqrt(nin)
+        self.w = [
+            Parameter(rng.uniform(-w_bound, w_bound), label=f"{prefix}w{k}") for k in range(nin)
+        ]
+        self.b = Parameter(rng.uniform(-b_bound, b_bound), label=f"{prefix}b")
+
+    def forward(self, x: Sample) -> Value:
+        pre = dot(self.w, _inputs("Neuron", x, self.nin), bias=self.b)
+        if self.activation == "linear":
+            return pre
+        return getattr(pre, self.activation)()
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        return [(f"w{k}", w) for k, w in enumerate(self.w)] + [("b", self.b)]
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin}, {self.activation})"
+
+
+class Layer(Module):
+    """nout neurons reading the same nin inputs; ``__call__`` always returns a list of nout Values.
+
+    (Always a list, also for nout == 1: micrograd's Layer returns a bare Value then, and the next
+    layer, which iterates over its input, breaks.)
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "relu",
+        seed: int | random.Random = 0,
+        name: str = "",
+    ) -> None:
+        self.nin = _check_width("Layer", "nin", nin)
+        self.nout = _check_width("Layer", "nout", nout)
+        self.activation = _check_activation(activation)
+        rng = _rng(seed)
+        prefix = f"{name}." if name else ""
+        self.neurons = [Neuron(nin, activation, rng, name=f"{prefix}N{j}") for j in range(nout)]
+
+    def forward(self, x: Sample) -> list[Value]:
+        x = _inputs("Layer", x, self.nin)
+        return [neuron(x) for neuron in self.neurons]
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        return [
+            (f"N{j}.{name}", p)
+            for j, neuron in enumerate(self.neurons)
+            for name, p in neuron.named_parameters()
+        ]
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin} -> {self.nout}, {self.activation})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: hidden layers with ``activation``, then a linear output layer.
+
+    ``MLP(nin, [h1, ..., hk, nout])`` has layers nin -> h1 -> ... -> hk -> nout. Calling it on one
+    sample (a list of nin numbers/Values, or a bare number when nin == 1) returns one Value when
+    nout == 1, else a list of nout Values. ``MLP(1, [16, 1])`` is the course's 2-layer ReLU
+    regressor; ``MLP(2, [16, 16, 1])`` is micrograd's moons classifier.
+
+    Args:
+        nin: number of inputs.
+        nouts: the widths of the layers, the last one being the output size.
+        activation: the hidden layers' activation (one of ``ACTIVATIONS``).
+        seed: the whole network is drawn from one ``random.Random(seed)``.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        seed: int | random.Random = 0,
+    ) -> None:
+        self.nin = _check_width("MLP", "nin", nin)
+        if isinstance(nouts, numbers.Integral) or not nouts:
+            raise ValueError(f"MLP: nouts must be a non-empty list of layer widths, got {nouts!r}")
+        sizes = [self.nin] + [_check_width("MLP", "layer width", n) for n in nouts]
+        self.activation = _check_activation(activation)
+        rng = _rng(seed)
+        last = len(nouts) - 1
+        self.layers = [
+            Layer(
+                sizes[i],
+                sizes[i + 1],
+                activation="linear" if i == last else activation,
+                seed=rng,
+                name=f"L{i}",
+            )
+            for i in range(len(nouts))
+        ]
+
+    @property
+    def nout(self) -> int:
+        return self.layers[-1].nout
+
+    def forward(self, x: Sample) -> Value | list[Value]:
+        out: Sequence[Value | Number] = _inputs("MLP", x, self.nin)
+        for layer in self.layers:
+            out = layer(out)
+        return out[0] if len(out) == 1 else list(out)
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        return [
+            (f"L{i}.{name}", p)
+            for i, layer in enumerate(self.layers)
+            for name, p in layer.named_parameters()
+        ]
+
+    def __repr__(self) -> str:
+        hidden = ", ".join(f"{layer.nout} {layer.activation}" for layer in self.layers[:-1])
+        middle = f" -> [{hidden}]" if hidden else ""
+        return f"MLP({self.nin}{middle} -> {self.nout})"
+
+
+# ----------------------------------------------------------------------------------------------
+# losses
+# ----------------------------------------------------------------------------------------------
+
+_REDUCTIONS = ("mean", "sum")
+
+
+def _as_list(op: str, what: str, v: object) -> list[Any]:
+    if isinstance(v, (Value, numbers.Real)):
+        return [v]
+    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
+        raise TypeError(f"{op}: {what} must be a Value, a number or a list of them, got {v!r}")
+    return list(v)
+
+
+def _pairs(op: str, pred: object, target: object) -> tuple[list[Any], list[Any]]:
+    """Validate (pred, target): same length, not empty, numbers or Values."""
+    p = _as_list(op, "pred", pred)
+    t = _as_list(op, "target", target)
+    if len(p) != len(t):
+        raise ValueError(f"{op}: length mismatch, {len(p)} predictions and {len(t)} targets")
+    if not p:
+        raise ValueError(f"{op}: empty batch (no predictions)")
+    for what, seq in (("prediction", p), ("target", t)):
+        for i, v in enumerate(seq):
+            if isinstance(v, bool) or not isinstance(v, (Value, numbers.Real)):
+                raise TypeError(f"{op}: {what} {i} must be a Value or a number, got {v!r}")
+    return p, t
+
+
+def _reduce(op: str, terms: list[Value], reduction: str) -> Value:
+    """sum_i terms_i as one n-ary node, divided by n for "mean"."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    total = Value.sum(terms)
+    return total / len(terms) if reduction == "mean" else total
+
+
+def _value(v: Value | Number) -> Value:
+    return v if isinstance(v, Value) else Value(v, requires_grad=False)
+
+
+def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
+    """Mean squared error, the course's regression loss: (1/n) sum_i (pred_i - target_i)^2.
+
+    d/dpred_i = (2/n) (pred_i - target_i): the error itself, pushed back into the network.
+    """
+    p, t = _pairs("mse_loss", pred, target)
+    _check_reduction("mse_loss", reduction)
+    return _reduce("mse_loss", [(_value(a) - b) ** 2 for a, b in zip(p, t)], reduction)
+
+
+def mae_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
+    """Mean absolute error: (1/n) sum_i |pred_i - target_i| (derivative sign(error)/n, 0 at 0).
+
+    Less sensitive to outliers than MSE: every error pulls with the same force.
+    """
+    p, t = _pairs("mae_loss", pred, target)
+    _check_reduction("mae_loss", reduction)
+    return _reduce("mae_loss", [abs(_value(a) - b) for a, b in zip(p, t)], reduction)
+
+
+def huber_loss(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -> Value:
+    """Huber loss (torch.nn.HuberLoss): quadratic near 0, linear in the tails.
+
+        l(d) = d^2 / 2                  if |d| <= delta
+             = delta (|d| - delta / 2)   otherwise,        d = pred - target
+
+    Value and slope (d, then +-delta) are continuous at |d| = delta: MSE's smooth minimum with
+    MAE's robustness to outliers.
+    """
+    p, t = _pairs("huber_loss", pred, target)
+    _check_reduction("huber_loss", reduction)
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
+        raise ValueError(f"huber_loss: delta must be a number > 0, got {delta!r}")
+    terms = []
+    for a, b in zip(p, t):
+        d = _value(a) - b
+        terms.append(0.5 * d**2 if abs(d.data) <= delta else delta * (abs(d) - 0.5 * delta))
+    return _reduce("huber_loss", terms, reduction)
+
+
+def hinge_loss(scores: Any, labels: Any, reduction: str = "mean") -> Value:
+    """The SVM "max-margin" loss of micrograd's demo: (1/n) sum_i relu(1 - y_i s_i), y_i = +-1.
+
+    A sample costs nothing once it is on the right side with margin y s >= 1; otherwise its
+    gradient is -y_i / n on its score, pushing the score towards its label.
+    """
+    s, y = _pairs("hinge_loss", scores, labels)
+    _check_reduction("hinge_loss", reduction)
+    for i, label in enumerate(y):
+        if float(label) not in (-1.0, 1.0):
+            raise ValueError(
+                f"hinge_loss: labels must be -1 or +1, label {i} is {float(label)!r} "
+                f"(convert 0/1 labels with 2 * y - 1)"
+            )
+    return _reduce(
+        "hinge_loss", [(1 - label * _value(a)).relu() for a, label in zip(s, y)], reduction
+    )
+
+
+def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Value:
+    """Binary cross-entropy on raw scores z (logits), targets y in [0, 1]:
+
+        l(z, y) = -y log sigmoid(z) - (1 - y) log(1 - sigmoid(z)) = softplus(z) - y z
+
+    using log sigmoid(z) = -softplus(-z) and log(1 - sigmoid(z)) = -softplus(z). The engine's
+    ``softplus`` is computed as max(z, 0) + log1p(exp(-|z|)), which never overflows, so the loss is
+    exact for |z| in the hundreds (where sigmoid(z) rounds to 0 or 1 and log(0) would be -inf).
+    d l/dz = sigmoid(z) - y: one node's local derivative, with no kink at z = 0.
+    """
+    z, y = _pairs("binary_cross_entropy_with_logits", logits, targets)
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    for i, target in enumerate(y):
+        if not 0.0 <= float(target) <= 1.0:
+            raise ValueError(
+                f"binary_cross_entropy_with_logits: targets must be in [0, 1], "
+                f"target {i} is {float(target)!r}"
+            )
+    terms = [_value(a).softplus() - b * _value(a) for a, b in zip(z, y)]
+    return _reduce("binary_cross_entropy_with_logits", terms, reduction)
+
+
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
+    """Softmax cross-entropy for k classes: l = -log softmax(z)_t = logsumexp(z) - z_t.
+
+    Args:
+        logits: a list of samples, each a list of k class scores (or one sample: a list of k
+            scores, with ``target`` a single int).
+        target: the class index of each sample (ints in 0..k-1).
+
+    The log-sum-exp trick: with m = max_k z_k,  logsumexp(z) = m + log sum_k exp(z_k - m). Every
+    exponent is <= 0, so nothing overflows, and the largest term is exp(0) = 1, so the log never
+    sees 0. m is taken as a constant: the result is the same for every m, so d/dm = 0 and the
+    gradient d l/dz_k = softmax(z)_k - [k == t] is unaffected.
+    """
+    op = "cross_entropy"
+    _check_reduction(op, reduction)
+    if isinstance(target, numbers.Integral) and not isinstance(target, bool):
+        logits, target = [logits], [target]
+    rows = _as_list(op, "logits", logits)
+    targets = _as_list(op, "target", target)
+    if len(rows) != len(targets):
+        raise ValueError(
+            f"{op}: length mismatch, {len(rows)} samples of logits and {len(targets)} targets"
+        )
+    if not rows:
+        raise ValueError(f"{op}: empty batch (no samples)")
+    k = None
+    terms = []
+    for i, (row, t) in enumerate(zip(rows, targets)):
+        if isinstance(row, (Value, numbers.Real)) or not isinstance(row, Sequence):
+            raise TypeError(f"{op}: sample {i} must be a list of class scores, got {row!r}")
+        if k is None:
+            k = len(row)
+            if k < 1:
+                raise ValueError(f"{op}: sample 0 has no class scores")
+        elif len(row) != k:
+            raise ValueError(f"{op}: sample {i} has {len(row)} class scores, sample 0 has {k}")
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral):
+            raise TypeError(f"{op}: target {i} must be an int class index, got {t!r}")
+        if not 0 <= t < k:
+            raise ValueError(
+                f"{op}: target {i} is class {t}, out of range for {k} classes (0..{k - 1})"
+            )
+        zs = [_value(z) for z in row]
+        m = max(z.data for z in zs)  # a constant: the gradient does not depend on it
+        lse = m + Value.sum([(z - m).exp() for z in zs]).log()
+        terms.append(lse - zs[int(t)])
+    return _reduce(op, terms, reduction)
+
+
+def softmax(logits: Sequence[Value | Number]) -> list[Value]:
+    """softmax(z)_k = exp(z_k - m) / sum_j exp(z_j - m) with m = max z (no overflow)."""
+    zs = [_value(z) for z in logits]
+    if not zs:
+        raise ValueError("softmax: no scores")
+    m = max(z.data for z in zs)
+    exps = [(z - m).exp() for z in zs]
+    total = Value.sum(exps)
+    return [e / total for e in exps]
+
+
+def l2_penalty(params: Sequence[Value], weight: float) -> Value:
+    """weight * sum_p p^2 (L2 regularisation, "weight decay"), as one ``dot(params, params)`` node.
+
+    Its gradient 2 weight p pulls every parameter towards 0. micrograd's demo adds
+    ``1e-4 * sum(p*p)`` to the hinge loss.
+    """
+    params = list(params)
+    if not params:
+        raise ValueError("l2_penalty: no parameters")
+    return weight * dot(params, params)
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
