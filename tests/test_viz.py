@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import math
-import random
 import re
 import shutil
 import sys
@@ -14,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 
 from tinygrad_edu.engine import Parameter, Value, dot, topological_order
+from tinygrad_edu.nn import MLP, mse_loss
 from tinygrad_edu.testing import expressions
 from tinygrad_edu.viz import (
     CURRENT_COLOR,
@@ -82,29 +82,9 @@ def node_line(source: str, node_id: str) -> str:
 
 
 def mlp_loss(seed: int = 0) -> Value:
-    """The squared error of an MLP(2, [16, 16, 1]) on one sample, as a graph.
-
-    Uses tinygrad_edu.nn.MLP when it exists; otherwise builds the same structure by hand
-    (Parameters labelled ``L{i}.N{j}.w{k}`` / ``L{i}.N{j}.b``, one dot + relu per hidden neuron).
-    """
-    x = [Value(0.5, label="x0"), Value(-1.2, label="x1")]
-    try:
-        from tinygrad_edu.nn import MLP
-    except ImportError:
-        rng = random.Random(seed)
-        h = x
-        sizes = [2, 16, 16, 1]
-        for i, (nin, nout) in enumerate(zip(sizes[:-1], sizes[1:])):
-            out = []
-            for j in range(nout):
-                ws = [Parameter(rng.uniform(-1, 1), label=f"L{i}.N{j}.w{k}") for k in range(nin)]
-                z = dot(ws, h, bias=Parameter(0.0, label=f"L{i}.N{j}.b"))
-                out.append(z if i == len(sizes) - 2 else z.relu())
-            h = out
-        pred = h[0]
-    else:
-        pred = MLP(2, [16, 16, 1], seed=seed)(x)
-    loss = (pred - 0.3) ** 2
+    """The mean squared error of ``MLP(2, [16, 16, 1])`` on one sample, after backward()."""
+    model = MLP(2, [16, 16, 1], seed=seed)
+    loss = mse_loss(model([Value(0.5, label="x0"), Value(-1.2, label="x1")]), 0.3)
     loss.label = "loss"
     loss.backward()
     return loss
@@ -208,7 +188,7 @@ def test_op_labels_and_rankdir_tb() -> None:
     y = (x**3 + 2**x - x / 4).tanh() + x.leaky_relu(0.2) + (-x)
     src = draw_graph(y, rankdir="TB").source
     assert "rankdir=TB" in src
-    assert '[label="x | data 2 | grad 0"' in src  # TB: no braces, fields still side by side
+    assert '[label="{ x | data 2 | grad 0 }"' in src  # a card: fields top to bottom in TB
     for op_label in ("x^3", "2^x", "÷", "−", "tanh", "leaky_relu(0.2)", "−x"):
         assert re.search(f'label="?{re.escape(op_label)}"? ', src), op_label
     with pytest.raises(ValueError, match="rankdir"):

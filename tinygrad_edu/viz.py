@@ -551,10 +551,9 @@ def draw_graph(
         g.attr(label=title, labelloc="b", fontsize="13")
 
     def record(fields: list[str]) -> str:
-        # Records lay their top-level fields out across the rank direction; braces flip them, so
-        # with LR a braced record is a horizontal strip like in TB without braces.
-        body = " | ".join(_escape(f) for f in fields)
-        return graphviz.nohtml("{ " + body + " }" if rankdir == "LR" else body)
+        # Braces flip a record's fields across the rank direction: a strip left to right in LR
+        # (micrograd's look), a compact card top to bottom in TB (wide layers stay narrow).
+        return graphviz.nohtml("{ " + " | ".join(_escape(f) for f in fields) + " }")
 
     def grad_field(v: Value) -> str:
         if step is None:
@@ -660,7 +659,7 @@ def draw_graph(
 def _add_legend(g: graphviz.Digraph, record: Any, with_neuron: bool, with_step: bool) -> None:
     """A key to the box colours and edge labels, drawn as a separate cluster."""
     with g.subgraph(name="cluster_legend") as key:
-        key.attr(label="legend", fontsize="11", style="rounded", color="#adb5bd")
+        key.attr(label="legend", labelloc="t", fontsize="11", style="rounded", color="#adb5bd")
         entries = [
             ("parameter", "parameter (learned)"),
             ("input", "input"),
