@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import math
+import os
 import re
 import shutil
+import subprocess
 import sys
 
 import graphviz
@@ -211,6 +213,34 @@ def test_same_graph_same_dot_text() -> None:
     )
 
 
+_DRAW_SCRIPT = """
+from tinygrad_edu.engine import Value
+from tinygrad_edu.nn import MLP, mse_loss
+from tinygrad_edu.viz import draw_graph
+x = Value(0.5, label="x")
+y = (x * x + x.exp()).tanh() * x
+y.backward()
+loss = mse_loss(MLP(2, [4, 1], seed=3)([x, y]), 1.0)
+loss.backward()
+print(draw_graph(y, legend=True).source + draw_graph(loss, max_nodes=1000).source)
+"""
+
+
+def test_same_dot_text_in_fresh_processes() -> None:
+    # Different hash seeds and addresses: nothing may depend on id() or set order.
+    sources = [
+        subprocess.run(
+            [sys.executable, "-c", _DRAW_SCRIPT],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2)
+    ]
+    assert sources[0] == sources[1] and "digraph" in sources[0]
+
+
 def test_record_special_characters_are_escaped() -> None:
     x = Value(1.0, label='a{b}|<c> "q" \\ end')
     src = draw_graph(x).source
@@ -312,6 +342,9 @@ def test_collapse_keeps_shared_weights_and_needs_a_parameter() -> None:
     src = draw_graph(y, collapse="neuron").source
     assert "{ L0.N0.w0 | data 0.5" in src
     assert "{ L0.N0 relu | 0 w | data 1" in src
+    # unnamed weights: the neuron is called by its drawing id (w0 x z=n2 relu=n3)
+    unnamed = dot([Parameter(1.0)], [Value(2.0)]).relu()
+    assert "{ n3 relu | 1 w | data 2 | grad 0 }" in draw_graph(unnamed, collapse="neuron").source
     # a dot of plain inputs is not a neuron; an activation whose dot is used twice stays apart
     u, v = Value(1.0, label="u"), Value(2.0, label="v")
     plain = dot([u], [v]).relu()

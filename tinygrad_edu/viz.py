@@ -386,12 +386,15 @@ class _Neuron:
 _NEURON_PREFIX = re.compile(r"^(.*)\.(?:w\d+|b)$")
 
 
-def _find_neurons(order: Sequence[Value], root: Value) -> tuple[dict[Value, _Neuron], set[Value]]:
+def _find_neurons(
+    order: Sequence[Value], root: Value, pos: dict[Value, int]
+) -> tuple[dict[Value, _Neuron], set[Value]]:
     """Neurons to collapse (keyed by their output Value) and the Values they hide.
 
     A neuron is a ``dot`` node with at least one Parameter parent. Its activation joins it when the
     dot's only consumer is one activation op (relu/tanh/sigmoid/leaky_relu) whose only parent is the
-    dot. A Parameter parent is hidden when this dot is its only consumer (a weight that is also used
+    dot. Its name comes from the weights' labels ``L0.N3.w0`` -> ``L0.N3`` (else its id ``n<k>``).
+    A Parameter parent is hidden when this dot is its only consumer (a weight that is also used
     elsewhere, say in a weight-decay term, stays visible and gets an edge into the neuron).
     """
     consumers: dict[Value, list[Value]] = {v: [] for v in order}
@@ -424,7 +427,9 @@ def _find_neurons(order: Sequence[Value], root: Value) -> tuple[dict[Value, _Neu
                     has_bias = True
                 else:
                     n_weights += 1
-        neuron = _Neuron(v, activation, name or "neuron", n_weights, has_bias)
+        out = activation if activation is not None else v
+        # unnamed: call it by its drawing id, like any unlabelled node
+        neuron = _Neuron(v, activation, name or f"n{pos[out]}", n_weights, has_bias)
         neurons[neuron.output] = neuron
     return neurons, hidden
 
@@ -502,7 +507,7 @@ def draw_graph(
     neurons: dict[Value, _Neuron] = {}
     hidden: set[Value] = set()
     if collapse == "neuron":
-        neurons, hidden = _find_neurons(order, root)
+        neurons, hidden = _find_neurons(order, root, pos)
     visible = [v for v in order if v not in hidden]
     n_drawn = sum(1 + (1 if v.parents and v not in neurons else 0) for v in visible)
     if n_drawn > max_nodes:
@@ -583,8 +588,6 @@ def draw_graph(
             attrs["penwidth"] = "2"
         if step is not None and v is current:
             attrs.update(fillcolor=CURRENT_FILL, color=CURRENT_COLOR, penwidth="2.5")
-        elif step is not None and v.parents and v not in processed and v not in totals:
-            attrs["fontcolor"] = "#495057"
         g.node(vid, label=record(fields), **attrs)
         if v.parents and v not in neurons:
             op_attrs = {
