@@ -769,7 +769,8 @@ def step_through(root: Value, grad: float = 1.0, **draw_kwargs: Any) -> Any:
     def show(k: int) -> None:
         graph = draw_graph(root, step=k, grad=grad, **draw_kwargs)
         try:
-            picture.value = render_bytes(graph, "svg").decode("utf-8")
+            svg = render_bytes(graph, "svg").decode("utf-8")
+            picture.value = svg[svg.find("<svg") :]  # inline in HTML: drop the XML prolog
         except GraphvizNotFoundError as error:
             picture.value = f"<pre>{_html_escape(str(error))}\n\n{_html_escape(graph.source)}</pre>"
         if k == 0:
