@@ -28,6 +28,7 @@ from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator
 
+from tinygrad_edu import optim
 from tinygrad_edu.engine import Parameter, Value, no_grad
 
 __all__ = [
@@ -139,7 +140,7 @@ def plot_history(
         log: log-scale loss axis (losses that fall by orders of magnitude stay readable).
         per: ``"both"`` (two panels: steps, epochs), ``"step"`` or ``"epoch"`` (one panel).
         smooth: window of the moving average drawn over the noisy per-step loss
-            (default: about a tenth of an epoch's steps... at least 1, None picks it).
+            (default: the steps of one epoch, at least 2 and at least 1/50 of all steps).
         ax: one Axes (``per="step"``/``"epoch"``) or two (``per="both"``) to draw into.
         path: where to save the figure.
         title: the figure's title.
@@ -174,7 +175,8 @@ def plot_history(
             a.plot(steps, step_loss, color="tab:blue", alpha=0.35, lw=1, label="train loss (batch)")
             if len(step_loss) >= 4:
                 per_epoch = max(1, len(step_loss) // max(1, len(train_epoch)))
-                window = smooth if smooth is not None else max(2, per_epoch // 2)
+                # One epoch of steps (at least 1/50 of the run) averages out the batch noise.
+                window = smooth if smooth is not None else max(2, per_epoch, len(step_loss) // 50)
                 a.plot(
                     steps,
                     _moving_average(step_loss, window),
@@ -186,14 +188,15 @@ def plot_history(
             a.set_title("loss per step")
         else:
             epochs = np.arange(1, len(train_epoch) + 1)
-            a.plot(epochs, train_epoch, "o-", color="tab:blue", ms=3, label="train")
+            ms = 3 if len(train_epoch) <= 60 else 0  # markers only while they can be told apart
+            a.plot(epochs, train_epoch, "o-", color="tab:blue", ms=ms, label="train")
             if val_epoch:
                 a.plot(
                     np.arange(1, len(val_epoch) + 1),
                     val_epoch,
                     "s-",
                     color="tab:orange",
-                    ms=3,
+                    ms=ms,
                     label="validation",
                 )
             best = h.get("best_epoch")
@@ -399,27 +402,6 @@ def plot_decision_boundary(
 # ----------------------------------------------------------------------------------------------
 
 
-def _rosenbrock(x: Any, y: Any) -> Any:
-    # (1 - x)^2 + 100 (y - x^2)^2: a curved, flat-bottomed valley; minimum 0 at (1, 1).
-    return (1 - x) ** 2 + 100 * (y - x**2) ** 2
-
-
-def _beale(x: Any, y: Any) -> Any:
-    # Sharp ridges and a flat basin; minimum 0 at (3, 0.5).
-    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
-
-
-def _saddle(x: Any, y: Any) -> Any:
-    # x^2 - y^2: the gradient vanishes at (0, 0) but it is no minimum (unbounded below along y).
-    return x**2 - y**2
-
-
-def _ill_conditioned_bowl(x: Any, y: Any) -> Any:
-    # 0.5 (x^2 + 50 y^2): Hessian diag(1, 50), condition number 50. Plain gradient descent
-    # zig-zags across the narrow direction while crawling along the wide one.
-    return 0.5 * (x**2 + 50 * y**2)
-
-
 @dataclass(frozen=True)
 class Problem2D:
     """A 2-D function with the window to draw it in, a start point and its known minimum.
@@ -438,14 +420,20 @@ class Problem2D:
     marker: tuple[float, float] | None = None
 
 
+# optim's four test functions with a window that shows their character and a start point from which
+# the first-order methods visibly differ (Rosenbrock's is the textbook (-1.2, 1)). Minima from
+# ``optim.TEST_FUNCTION_MINIMA``.
+_MINIMA = optim.TEST_FUNCTION_MINIMA
 TEST_FUNCTIONS: dict[str, Problem2D] = {
     "rosenbrock": Problem2D(
-        "Rosenbrock", _rosenbrock, (-2.0, 2.0), (-1.0, 3.0), (-1.5, 2.5), (1.0, 1.0)
+        "Rosenbrock", optim.rosenbrock, (-2.0, 2.0), (-1.0, 3.0), (-1.2, 1.0), _MINIMA["rosenbrock"]
     ),
-    "beale": Problem2D("Beale", _beale, (-4.5, 4.5), (-4.5, 4.5), (1.0, 1.5), (3.0, 0.5)),
+    "beale": Problem2D(
+        "Beale", optim.beale, (-4.5, 4.5), (-4.5, 4.5), (1.0, 1.5), _MINIMA["beale"]
+    ),
     "saddle": Problem2D(
         "saddle $x^2 - y^2$",
-        _saddle,
+        optim.saddle,
         (-2.0, 2.0),
         (-2.0, 2.0),
         (-1.8, 0.05),
@@ -453,12 +441,12 @@ TEST_FUNCTIONS: dict[str, Problem2D] = {
         marker=(0.0, 0.0),
     ),
     "ill_conditioned_bowl": Problem2D(
-        "ill-conditioned bowl",
-        _ill_conditioned_bowl,
+        "ill-conditioned bowl $0.5(x^2 + 50y^2)$",
+        optim.ill_conditioned_bowl,
         (-2.0, 2.0),
         (-1.0, 1.0),
         (-1.8, 0.6),
-        (0.0, 0.0),
+        _MINIMA["ill_conditioned_bowl"],
     ),
 }
 
@@ -671,8 +659,9 @@ def plot_trajectories(
             py,
             "-o",
             color=_COLORS[i % len(_COLORS)],
-            lw=1.8,
-            ms=2.5,
+            lw=1.5,
+            ms=2,
+            alpha=0.9,
             label=f"{name}: f={r.losses[-1]:.3g} after {r.steps} steps{note}",
         )
     ax.plot(*start, "o", color="white", mec="k", ms=9, zorder=5, label="start")
