@@ -528,7 +528,7 @@ def draw_graph(
     received: dict[Value, int] = {}
     expected: dict[Value, int] = {}
     current: Value | None = None
-    processed: set[Value] = set()
+    step_of: dict[Value, BackpropStep] = {}  # the nodes processed so far, and their steps
     if step is not None:
         steps = backprop_steps(root, grad)
         _check_step(step, len(steps))
@@ -536,7 +536,7 @@ def draw_graph(
         for v in order:
             for p in v.parents:
                 expected[p] = expected.get(p, 0) + 1
-        processed = {s.node for s in steps[:step]}
+        step_of = {s.node: s for s in steps[:step]}
         current = steps[step - 1].node if step > 0 else None
 
     g = graphviz.Digraph(name="computation_graph")
@@ -630,9 +630,8 @@ def draw_graph(
             target = f"n{pos[v]}_op"
             labelled = bool(show_local_grads) if neurons else show_local_grads is not False
             style = {}
-            if step is not None and v in processed:
-                index = next(s.index for s in steps[:step] if s.node is v)
-                edges = [(p.parent, p.local, p) for p in steps[index].products]
+            if v in step_of:
+                edges = [(p.parent, p.local, p) for p in step_of[v].products]
         for p, local, product in edges:
             attrs = dict(style)
             if step is None:
