@@ -19,7 +19,7 @@ from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.contour import ContourSet  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from tinygrad_edu import nn, plots  # noqa: E402
+from tinygrad_edu import nn, optim, plots  # noqa: E402
 from tinygrad_edu.autodiff import grad  # noqa: E402
 from tinygrad_edu.data import make_regression_1d, regression_curve  # noqa: E402
 from tinygrad_edu.engine import Parameter, Value  # noqa: E402
@@ -130,6 +130,23 @@ def test_history_into_given_axes_and_bad_input():
         plots.plot_history({"train_loss_step": [], "train_loss_epoch": []})
     with pytest.raises(TypeError, match="plot_history"):
         plots.plot_history([1.0, 2.0])
+
+
+def test_histories_overlay_one_curve_per_run():
+    other = dict(HISTORY, val_loss_epoch=[2.0, 1.0], train_loss_epoch=[2.0, 1.0])
+    fig = plots.plot_histories({"batch": HISTORY, "stochastic": other})
+    ax = fig.axes[0]
+    first, second = ax.get_lines()
+    assert list(first.get_ydata()) == HISTORY["val_loss_epoch"]
+    assert list(second.get_xdata()) == [1, 2]
+    assert _texts(ax) == ["batch", "stochastic"]
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "epoch"
+    # Per-step curves on a common clock: 8 steps over 4 epochs -> step i at epoch i / 2.
+    fig = plots.plot_histories({"run": HISTORY}, "train_loss_step", x="epoch", log=False)
+    (line,) = fig.axes[0].get_lines()
+    assert list(line.get_xdata()) == [0.5 * i for i in range(1, 9)]
+    with pytest.raises(ValueError, match="has no curve 'val_acc'"):
+        plots.plot_histories({"run": HISTORY}, "val_acc")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -258,6 +275,28 @@ def test_stop_below_counts_iterations_and_divergence_is_flagged():
     r = plots.optimizer_path("saddle", lambda p: GradientDescent(p, 10.0), steps=1000)
     assert r.diverged and not r.converged and r.steps < 1000
     assert all(math.isfinite(v) for pt in r.points for v in pt)
+
+
+def test_second_order_methods_count_their_evaluations():
+    # Newton on a quadratic lands on the minimum in one step: theta - H^-1 g = 0.
+    r = plots.optimizer_path(
+        "ill_conditioned_bowl", lambda p: optim.Newton(p, damping=0.0), steps=3, stop_below=1e-20
+    )
+    assert r.converged and r.steps == 1
+    assert r.points[1] == pytest.approx((0.0, 0.0), abs=1e-12)
+    # L-BFGS: one step() runs many inner iterations, each a closure call.
+    r = plots.optimizer_path(
+        "rosenbrock",
+        lambda p: optim.LBFGS(p, line_search_fn="strong_wolfe"),
+        steps=20,
+        stop_below=1e-8,
+    )
+    assert r.converged and r.evaluations > 5 * r.steps
+    assert r.points[-1] == pytest.approx((1.0, 1.0), abs=1e-3)
+    # Same path as optim.minimize, which runs the same closure.
+    factory = lambda p: optim.Adam(p, lr=0.1)  # noqa: E731
+    ours = plots.optimizer_path("beale", factory, steps=25).points
+    assert ours == optim.minimize(optim.beale, plots.TEST_FUNCTIONS["beale"].start, factory, 25)
 
 
 def test_trajectories_figure(tmp_path):

@@ -35,6 +35,7 @@ __all__ = [
     "Problem2D",
     "TEST_FUNCTIONS",
     "plot_history",
+    "plot_histories",
     "plot_fit",
     "plot_decision_boundary",
     "OptimizerPath",
@@ -211,6 +212,66 @@ def plot_history(
         a.legend()
     if title is not None:
         fig.suptitle(title)
+    return _finish(fig, path)
+
+
+_CURVE_NAMES = {
+    "train_loss_step": ("optimisation step", "training loss (batch)"),
+    "train_loss_epoch": ("epoch", "training loss"),
+    "val_loss_epoch": ("epoch", "validation loss"),
+    "train_metric_epoch": ("epoch", "training metric"),
+    "val_metric_epoch": ("epoch", "validation metric"),
+    "lr_step": ("optimisation step", "learning rate"),
+}
+
+
+def plot_histories(
+    runs: Mapping[str, Any],
+    key: str = "val_loss_epoch",
+    *,
+    log: bool = True,
+    x: str = "auto",
+    ax: Axes | None = None,
+    path: PathLike | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Compare one curve of several training runs on one axes (one line per run).
+
+    Args:
+        runs: legend name -> ``History`` (or its ``to_dict()``), e.g. one run per batch size.
+        key: which curve: ``"val_loss_epoch"``, ``"train_loss_epoch"``, ``"train_loss_step"``,
+            ``"val_metric_epoch"``, ``"lr_step"``...
+        log: log-scale y axis.
+        x: ``"auto"`` (epochs for ``*_epoch`` curves, steps for ``*_step``), or ``"epoch"`` to
+            draw a per-step curve against fractional epochs (step i of an epoch of m steps at
+            epoch e + i/m), which puts runs with different batch sizes on a common clock.
+    """
+    if not runs:
+        raise ValueError("plot_histories: give at least one run (name -> History)")
+    if x not in ("auto", "epoch"):
+        raise ValueError(f"plot_histories: x must be 'auto' or 'epoch', got {x!r}")
+    fig, ax = _figure_and_axes(ax)
+    xlabel, ylabel = _CURVE_NAMES.get(key, ("step" if key.endswith("_step") else "epoch", key))
+    for i, (name, history) in enumerate(runs.items()):
+        h = _history_dict(history)
+        if key not in h:
+            raise ValueError(f"plot_histories: run {name!r} has no curve {key!r}; has {sorted(h)}")
+        values = list(h[key])
+        if x == "epoch" and key.endswith("_step"):
+            n_epochs = max(1, len(h.get("train_loss_epoch") or []))
+            xs = np.arange(1, len(values) + 1) * n_epochs / max(1, len(values))
+            xlabel = "epoch"
+        else:
+            xs = np.arange(1, len(values) + 1)
+        lw = 1.0 if key.endswith("_step") else 2.0
+        ax.plot(xs, values, color=_COLORS[i % len(_COLORS)], lw=lw, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    ax.set_title(title if title is not None else ylabel)
     return _finish(fig, path)
 
 
