@@ -259,6 +259,7 @@ def test_state_dict_roundtrip_makes_outputs_equal():
         (lambda s: s.update({"L9.N0.w0": 1.0}), ValueError, "unexpected 1 key"),
         (lambda s: s.update({"L0.N2.w1": float("nan")}), ValueError, "'L0.N2.w1' must be finite"),
         (lambda s: s.update({"L1.N0.b": float("inf")}), ValueError, "'L1.N0.b' must be finite"),
+        (lambda s: s.update({"L0.N0.w0": 10**400}), ValueError, "'L0.N0.w0' must be finite"),
         (lambda s: s.update({"L0.N0.w0": "0.5"}), TypeError, "'L0.N0.w0' must be a number"),
         (lambda s: s.update({"L0.N0.w0": True}), TypeError, "'L0.N0.w0' must be a number"),
         (lambda s: s.update({"L0.N0.w0": [0.5]}), TypeError, "must be a number"),

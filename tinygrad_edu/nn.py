@@ -255,7 +255,10 @@ def _validated_state(state: object, names: list[str], model: str) -> list[float]
             raise TypeError(
                 f"load_state_dict: {n!r} must be a number, got {type(v).__name__} {v!r}"
             )
-        v = float(v)
+        try:
+            v = float(v)
+        except OverflowError:  # an int too large for a float
+            v = math.inf
         if not math.isfinite(v):
             raise ValueError(f"load_state_dict: {n!r} must be finite, got {v!r}")
         values.append(v)

@@ -1,0 +1,388 @@
+"""The training loop: ``fit()`` runs epochs of (mini-)batch gradient descent, returns a ``History``.
+
+One optimisation step on a batch (Xb, yb) is the loop written on the board:
+
+    optimizer.zero_grad()                       # leaf gradients accumulate, so clear them
+    loss = loss_fn(model.forward_batch(Xb), yb) # forward: build the graph of J(params)
+    loss.backward()                             # backward: dJ/dp for every parameter p
+    optimizer.step()                            # update: p <- p - lr * (something made of dJ/dp)
+
+``fit`` packs the first three lines into a *closure* and calls ``optimizer.step(closure)``, as
+PyTorch allows for every optimizer: SGD and Adam call the closure once, while L-BFGS and Newton
+need to re-evaluate the loss several times per step and could not work any other way.
+
+An epoch is one pass over the training set in batches (``data.batches``): ``batch_size=None`` is
+batch gradient descent (one step per epoch), ``1`` is stochastic gradient descent (n steps), and
+``k`` is mini-batch gradient descent. After each epoch the validation set, if any, is evaluated
+under ``no_grad`` (no graph is recorded: only the numbers are needed).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from tinygrad_edu.data import batches
+from tinygrad_edu.engine import Value, no_grad
+from tinygrad_edu.nn import Module
+
+__all__ = [
+    "History",
+    "accuracy",
+    "binary_accuracy",
+    "evaluate",
+    "fit",
+    "multiclass_accuracy",
+    "predict",
+]
+
+Dataset = tuple[Sequence[Any], Sequence[Any]]
+LossFn = Callable[[list[Any], Sequence[Any]], Value]
+Metric = Callable[[list[Any], Sequence[Any]], float]
+
+
+@dataclass
+class History:
+    """What ``fit`` recorded; every list is plain floats, ready to plot.
+
+    Attributes:
+        train_loss_step: the training loss of every optimisation step, on that step's batch, at
+            the parameters before the step (what the optimizer saw; includes ``regularization``).
+        train_loss_epoch: per epoch, the mean of the step losses weighted by batch size (the
+            running average that Keras reports, not a fresh pass at the end of the epoch).
+        train_metric_epoch: per epoch, ``metric`` of the predictions made during the epoch's steps
+            against their targets (empty without ``metric``).
+        val_loss_epoch, val_metric_epoch: per epoch, on the validation set after the epoch, under
+            ``no_grad`` (data loss only, no regularization term; empty without ``val``/``metric``).
+        lr_step: the learning rate of every step (the first parameter group's ``"lr"``).
+        epoch_time: wall-clock seconds of every epoch.
+        best_epoch: index (0-based, into the ``*_epoch`` lists) of the lowest validation loss, or
+            None without validation.
+        stopped_epoch: index of the epoch after which training stopped early (early stopping,
+            a callback returning True, or a non-finite loss), or None if every epoch ran.
+    """
+
+    train_loss_step: list[float] = field(default_factory=list)
+    train_loss_epoch: list[float] = field(default_factory=list)
+    train_metric_epoch: list[float] = field(default_factory=list)
+    val_loss_epoch: list[float] = field(default_factory=list)
+    val_metric_epoch: list[float] = field(default_factory=list)
+    lr_step: list[float] = field(default_factory=list)
+    epoch_time: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_epoch: int | None = None
+
+    @property
+    def epochs(self) -> int:
+        """How many epochs ran."""
+        return len(self.train_loss_epoch)
+
+    @property
+    def steps(self) -> int:
+        """How many optimisation steps ran."""
+        return len(self.train_loss_step)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict of lists (copies) and ints/None: JSON-ready, for plotting or saving."""
+        return {
+            "train_loss_step": list(self.train_loss_step),
+            "train_loss_epoch": list(self.train_loss_epoch),
+            "train_metric_epoch": list(self.train_metric_epoch),
+            "val_loss_epoch": list(self.val_loss_epoch),
+            "val_metric_epoch": list(self.val_metric_epoch),
+            "lr_step": list(self.lr_step),
+            "epoch_time": list(self.epoch_time),
+            "best_epoch": self.best_epoch,
+            "stopped_epoch": self.stopped_epoch,
+        }
+
+
+def fit(
+    model: Module,
+    loss_fn: LossFn,
+    optimizer: Any,
+    train: Dataset,
+    val: Dataset | None = None,
+    epochs: int = 10,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    scheduler: Any = None,
+    metric: Metric | None = None,
+    early_stopping_patience: int | None = None,
+    progress: bool = True,
+    callback: Callable[[int, History, Module], bool | None] | None = None,
+    *,
+    regularization: Callable[[Module], Value] | None = None,
+    drop_last: bool = False,
+    scheduler_interval: str = "epoch",
+    min_delta: float = 0.0,
+) -> History:
+    """Train ``model`` on ``train`` for ``epochs`` epochs and return the ``History``.
+
+    Args:
+        model: a ``Module``; the batch forward is ``model.forward_batch(Xb)``.
+        loss_fn: ``loss_fn(preds, targets) -> Value``, e.g. ``nn.mse_loss``.
+        optimizer: a ``tinygrad_edu.optim`` optimizer over ``model.parameters()`` (anything
+            with ``zero_grad()`` and ``step(closure)`` that calls the closure, as torch.optim).
+        train, val: ``(X, y)`` pairs of lists; ``val`` optional.
+        epochs: number of passes over ``train``.
+        batch_size: None (full batch), 1 (stochastic) or k (mini-batch); see ``data.batches``.
+        shuffle, seed, drop_last: passed to ``data.batches``; epoch e uses order (seed, e).
+        scheduler: a learning-rate scheduler; ``scheduler.step()`` after every epoch (or every
+            step with ``scheduler_interval="step"``).
+        metric: ``metric(preds, targets) -> float`` with preds as plain floats (lists of floats
+            for multi-output models), e.g. ``accuracy``; recorded per epoch on train and val.
+        early_stopping_patience: stop when the validation loss has not improved (by more than
+            ``min_delta``) for this many epochs, and restore the parameters of the best epoch
+            (also at the end if training never stopped). Needs ``val``.
+        progress: show a tqdm progress bar over the epochs (``False`` for none).
+        callback: ``callback(epoch, history, model)`` after every epoch (after validation);
+            returning True stops training (``history.stopped_epoch`` is set). It may also change
+            the optimizer, e.g. ``optimizer.param_groups[0]["lr"]``, for the next epoch.
+        regularization: ``regularization(model) -> Value`` added to every step's loss, e.g.
+            ``lambda m: nn.l2_penalty(m.parameters(), 1e-4)``.
+
+    Returns:
+        The ``History``. If the training loss becomes NaN or infinite (or overflows a float),
+        training stops in that epoch with a ``RuntimeWarning``; the history shows the divergence.
+    """
+    X_train, y_train = _check_dataset("fit", "train", train)
+    if val is not None:
+        X_val, y_val = _check_dataset("fit", "val", val)
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
+        raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+    if early_stopping_patience is not None:
+        if val is None:
+            raise ValueError("fit: early_stopping_patience needs a validation set (val=(X, y))")
+        if (
+            isinstance(early_stopping_patience, bool)
+            or not isinstance(early_stopping_patience, numbers.Integral)
+            or early_stopping_patience < 0
+        ):
+            raise ValueError(
+                f"fit: early_stopping_patience must be an int >= 0, got {early_stopping_patience!r}"
+            )
+    if scheduler_interval not in ("epoch", "step"):
+        raise ValueError(
+            f'fit: scheduler_interval must be "epoch" or "step", got {scheduler_interval!r}'
+        )
+
+    history = History()
+    best_loss = math.inf
+    best_state: dict[str, float] | None = None
+    bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress, leave=True)
+    try:
+        for epoch in bar:
+            start = time.perf_counter()
+            total, count = 0.0, 0
+            seen_preds: list[Any] = []
+            seen_targets: list[Any] = []
+            for Xb, yb in batches(
+                X_train,
+                y_train,
+                batch_size,
+                shuffle=shuffle,
+                seed=seed,
+                drop_last=drop_last,
+                epoch=epoch,
+            ):
+                history.lr_step.append(_current_lr(optimizer))
+                try:
+                    loss, preds = _step(model, loss_fn, optimizer, Xb, yb, regularization)
+                except OverflowError:  # the engine refuses to overflow a float: diverged
+                    loss, preds = math.inf, []
+                history.train_loss_step.append(loss)
+                total += loss * len(Xb)
+                count += len(Xb)
+                if metric is not None:
+                    seen_preds.extend(preds)
+                    seen_targets.extend(yb)
+                if not math.isfinite(loss):
+                    break
+                if scheduler is not None and scheduler_interval == "step":
+                    scheduler.step()
+            history.train_loss_epoch.append(total / count if count else math.nan)
+            if not math.isfinite(history.train_loss_epoch[-1]):
+                history.epoch_time.append(time.perf_counter() - start)
+                history.stopped_epoch = epoch
+                warnings.warn(
+                    f"fit: the training loss became {history.train_loss_epoch[-1]!r} in epoch "
+                    f"{epoch} (step {history.steps - 1}); training diverged, stopping "
+                    f"(try a smaller learning rate)",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                break
+            if metric is not None:
+                history.train_metric_epoch.append(float(metric(seen_preds, seen_targets)))
+            if scheduler is not None and scheduler_interval == "epoch":
+                scheduler.step()
+
+            postfix = {"loss": f"{history.train_loss_epoch[-1]:.4g}"}
+            stop = False
+            if val is not None:
+                val_loss, val_preds = _evaluate(model, loss_fn, X_val, y_val)
+                history.val_loss_epoch.append(val_loss)
+                postfix["val_loss"] = f"{val_loss:.4g}"
+                if metric is not None:
+                    history.val_metric_epoch.append(float(metric(val_preds, y_val)))
+                    postfix["val_metric"] = f"{history.val_metric_epoch[-1]:.4g}"
+                if val_loss < best_loss - min_delta:
+                    best_loss = val_loss
+                    history.best_epoch = epoch
+                    if early_stopping_patience is not None:
+                        best_state = model.state_dict()
+                elif (
+                    early_stopping_patience is not None
+                    and history.best_epoch is not None
+                    and epoch - history.best_epoch >= early_stopping_patience
+                ):
+                    stop = True
+            history.epoch_time.append(time.perf_counter() - start)
+            bar.set_postfix(postfix)
+            if callback is not None and callback(epoch, history, model) is True:
+                stop = True
+            if stop:
+                history.stopped_epoch = epoch
+                break
+    finally:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+def _step(
+    model: Module,
+    loss_fn: LossFn,
+    optimizer: Any,
+    Xb: list[Any],
+    yb: list[Any],
+    regularization: Callable[[Module], Value] | None,
+) -> tuple[float, list[Any]]:
+    """One optimizer step on a batch; returns the loss and predictions of the first evaluation."""
+    first: dict[str, Any] = {}
+
+    def closure() -> Value:
+        optimizer.zero_grad()
+        preds = model.forward_batch(Xb)
+        loss = loss_fn(preds, yb)
+        if not isinstance(loss, Value):
+            raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
+        if regularization is not None:
+            loss = loss + regularization(model)
+        loss.backward()
+        if not first:
+            first["loss"] = loss.data
+            first["preds"] = [_plain(p) for p in preds]
+        return loss
+
+    optimizer.step(closure)
+    if not first:
+        raise RuntimeError(
+            f"fit: {type(optimizer).__name__}.step(closure) did not call the closure; "
+            "fit needs an optimizer that evaluates the loss through the closure (as torch.optim)"
+        )
+    return first["loss"], first["preds"]
+
+
+def _evaluate(
+    model: Module, loss_fn: LossFn, X: Sequence[Any], y: Sequence[Any]
+) -> tuple[float, list[Any]]:
+    with no_grad():
+        preds = model.forward_batch(X)
+        loss = loss_fn(preds, y)
+    return float(loss), [_plain(p) for p in preds]
+
+
+def evaluate(model: Module, loss_fn: LossFn, X: Sequence[Any], y: Sequence[Any]) -> float:
+    """The loss of ``model`` on (X, y), computed under ``no_grad`` (no graph is kept)."""
+    X, y = _check_dataset("evaluate", "data", (X, y))
+    return _evaluate(model, loss_fn, X, y)[0]
+
+
+def predict(model: Module, X: Sequence[Any]) -> list[Any]:
+    """The model's outputs on every sample as plain floats (lists of floats for several outputs)."""
+    with no_grad():
+        return [_plain(p) for p in model.forward_batch(X)]
+
+
+def _plain(pred: Any) -> Any:
+    """A Value (or a list of them) as a float (or a list of floats): no reference to the graph."""
+    if isinstance(pred, Value):
+        return pred.data
+    if isinstance(pred, (list, tuple)):
+        return [_plain(p) for p in pred]
+    return float(pred)
+
+
+def _current_lr(optimizer: Any) -> float:
+    groups = getattr(optimizer, "param_groups", None)
+    if groups and "lr" in groups[0]:
+        return float(groups[0]["lr"])
+    return math.nan
+
+
+def _check_dataset(op: str, name: str, data: object) -> tuple[Sequence[Any], Sequence[Any]]:
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(f"{op}: {name} must be an (X, y) pair, got {type(data).__name__}")
+    X, y = data
+    if len(X) != len(y):
+        raise ValueError(
+            f"{op}: {name} X and y differ in length ({len(X)} samples, {len(y)} targets)"
+        )
+    if len(X) == 0:
+        raise ValueError(f"{op}: {name} set is empty")
+    return X, y
+
+
+# -- metrics -------------------------------------------------------------------------------------
+
+
+def binary_accuracy(scores: Sequence[Any], labels: Sequence[Any], threshold: float = 0.0) -> float:
+    """Fraction of samples with (score > threshold) == (label > 0).
+
+    Works with labels -1/+1 (hinge loss) and 0/1 (cross-entropy on logits, threshold 0; use
+    ``threshold=0.5`` for probabilities). Scores may be Values or floats.
+    """
+    s, y = _metric_pairs("binary_accuracy", scores, labels)
+    return sum((float(a) > threshold) == (float(b) > 0) for a, b in zip(s, y)) / len(s)
+
+
+def multiclass_accuracy(logits: Sequence[Sequence[Any]], targets: Sequence[int]) -> float:
+    """Fraction of samples whose largest score is the target class (the first one on ties)."""
+    rows, t = _metric_pairs("multiclass_accuracy", logits, targets)
+    hits = 0
+    for row, target in zip(rows, t):
+        values = [float(v) for v in row]
+        hits += max(range(len(values)), key=values.__getitem__) == target
+    return hits / len(rows)
+
+
+def accuracy(preds: Sequence[Any], targets: Sequence[Any]) -> float:
+    """``multiclass_accuracy`` if each prediction is a list of class scores, else
+    ``binary_accuracy`` with threshold 0 (scores/logits; labels -1/+1 or 0/1)."""
+    _metric_pairs("accuracy", preds, targets)
+    if isinstance(preds[0], (list, tuple)):
+        return multiclass_accuracy(preds, targets)
+    return binary_accuracy(preds, targets)
+
+
+def _metric_pairs(
+    op: str, preds: Sequence[Any], targets: Sequence[Any]
+) -> tuple[Sequence[Any], Sequence[Any]]:
+    if len(preds) != len(targets):
+        raise ValueError(
+            f"{op}: length mismatch, {len(preds)} predictions and {len(targets)} targets"
+        )
+    if len(preds) == 0:
+        raise ValueError(f"{op}: no predictions")
+    return preds, targets
