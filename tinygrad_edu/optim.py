@@ -415,11 +415,9 @@ class Adagrad(Optimizer):
             "initial_accumulator_value": initial_accumulator_value,
         }
         super().__init__(params, defaults)
-        for group in self.param_groups:
-            for p in group["params"]:
-                self.state[p] = {"step": 0, "sum": float(group["initial_accumulator_value"])}
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
+        # G starts at initial_accumulator_value, so the state exists before the first step.
         super().add_param_group(param_group)
         group = self.param_groups[-1]
         for p in group["params"]:
