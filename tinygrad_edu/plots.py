@@ -26,7 +26,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogLocator
+from matplotlib.ticker import LogLocator, MaxNLocator
 
 from tinygrad_edu import optim
 from tinygrad_edu.engine import Parameter, Value, no_grad
@@ -704,7 +704,8 @@ def plot_trajectories(
         scale = "log-spaced levels"
         ticks: Any = LogLocator()
     else:
-        lv = np.linspace(float(z.min()), float(z.max()), levels)
+        # round numbers for the levels (and so for the colour bar's ticks)
+        lv = MaxNLocator(levels).tick_values(float(z.min()), float(z.max()))
         cf = ax.contourf(gx, gy, z, levels=lv, cmap="RdBu_r", alpha=0.35)
         ax.contour(gx, gy, z, levels=lv, colors="k", linewidths=0.4, alpha=0.4)
         scale = "linear levels"
