@@ -356,6 +356,7 @@ def test_custom_module_finds_parameters_by_attribute():
             self.scale = Parameter(2.0)
             self.inner = MLP(1, [2, 1], seed=0)
             self.extra = [Parameter(1.0), Parameter(3.0)]
+            self.tied = self.scale  # a shared weight is listed once
 
         def forward(self, x):
             return self.scale * self.inner(x) + self.extra[0]

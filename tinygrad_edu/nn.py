@@ -107,10 +107,17 @@ class Module:
     # -- parameters ----------------------------------------------------------------------------
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:
-        """(name, parameter) pairs in a fixed order (the order the attributes were set)."""
+        """(name, parameter) pairs in a fixed order (the order the attributes were set).
+
+        A parameter reachable twice (a shared weight) is listed once, under its first name.
+        """
         found: list[tuple[str, Parameter]] = []
+        seen: set[int] = set()
         for name, value in vars(self).items():
-            found.extend(_walk(name, value))
+            for full_name, p in _walk(name, value):
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    found.append((full_name, p))
         return found
 
     def parameters(self) -> list[Parameter]:
