@@ -122,6 +122,8 @@ def test_history_into_given_axes_and_bad_input():
     fig = Figure()
     ax = fig.add_subplot()
     assert plots.plot_history(HISTORY, per="step", ax=ax) is fig
+    sub = Figure().subfigures(1, 2)[1]  # axes inside a SubFigure: the top-level Figure comes back
+    assert plots.plot_history(HISTORY, per="epoch", ax=sub.add_subplot()) is sub.figure
     with pytest.raises(ValueError, match="per must be"):
         plots.plot_history(HISTORY, per="batch")
     with pytest.raises(ValueError, match="needs 2 axes"):

@@ -50,7 +50,7 @@ PathLike = str | Path
 
 # One fixed colour per series, so two runs of the same code give the same picture.
 _COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink")
-_SPLIT_STYLE = {  # how plot_fit marks each split
+_SPLIT_STYLE: dict[str, dict[str, Any]] = {  # how plot_fit marks each split
     "train": {"color": "tab:blue", "marker": "o"},
     "val": {"color": "tab:orange", "marker": "s"},
     "test": {"color": "tab:green", "marker": "^"},
@@ -65,9 +65,12 @@ _SPLIT_STYLE = {  # how plot_fit marks each split
 def _figure_and_axes(
     ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.8)
 ) -> tuple[Figure, Axes]:
-    """Use the caller's axes, or make a fresh Figure (outside pyplot) with one axes."""
+    """Use the caller's axes (and its top-level Figure), or make a fresh Figure with one axes."""
     if ax is not None:
-        return ax.figure, ax
+        fig: Any = ax.figure
+        while not isinstance(fig, Figure):  # axes in a SubFigure: the Figure that holds it
+            fig = fig.figure
+        return fig, ax
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
 
@@ -104,13 +107,13 @@ def _scores(out: Any) -> list[float]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _history_dict(history: Any) -> dict[str, Any]:
+def _history_dict(history: Any, op: str = "plot_history") -> dict[str, Any]:
     if isinstance(history, Mapping):
         return dict(history)
     if hasattr(history, "to_dict"):
         return dict(history.to_dict())
     raise TypeError(
-        f"plot_history: expected a train.History or its to_dict(), got {type(history).__name__}"
+        f"{op}: expected a train.History or its to_dict(), got {type(history).__name__}"
     )
 
 
@@ -156,7 +159,7 @@ def plot_history(
     h = _history_dict(history)
     step_loss = list(h.get("train_loss_step") or [])
     train_epoch = list(h.get("train_loss_epoch") or [])
-    val_epoch = [v for v in (h.get("val_loss_epoch") or [])]
+    val_epoch = list(h.get("val_loss_epoch") or [])
     if not step_loss and not train_epoch:
         raise ValueError("plot_history: the history holds no losses (was fit run for 0 epochs?)")
 
@@ -253,18 +256,18 @@ def plot_histories(
     fig, ax = _figure_and_axes(ax)
     xlabel, ylabel = _CURVE_NAMES.get(key, ("step" if key.endswith("_step") else "epoch", key))
     for i, (name, history) in enumerate(runs.items()):
-        h = _history_dict(history)
+        h = _history_dict(history, "plot_histories")
         if key not in h:
             raise ValueError(f"plot_histories: run {name!r} has no curve {key!r}; has {sorted(h)}")
         values = list(h[key])
         if x == "epoch" and key.endswith("_step"):
             n_epochs = max(1, len(h.get("train_loss_epoch") or []))
-            xs = np.arange(1, len(values) + 1) * n_epochs / max(1, len(values))
+            at: np.ndarray = np.arange(1, len(values) + 1) * n_epochs / max(1, len(values))
             xlabel = "epoch"
         else:
-            xs = np.arange(1, len(values) + 1)
+            at = np.arange(1, len(values) + 1)
         lw = 1.0 if key.endswith("_step") else 2.0
-        ax.plot(xs, values, color=_COLORS[i % len(_COLORS)], lw=lw, label=name)
+        ax.plot(at, values, color=_COLORS[i % len(_COLORS)], lw=lw, label=name)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if log:
@@ -342,7 +345,9 @@ def plot_fit(
     for i, (name, (Xs, ys)) in enumerate(named):
         xs = _column(Xs, "plot_fit")
         xs_all += xs
-        style = _SPLIT_STYLE.get(name, {"color": _COLORS[i % len(_COLORS)], "marker": "o"})
+        style: dict[str, Any] = _SPLIT_STYLE.get(
+            name, {"color": _COLORS[i % len(_COLORS)], "marker": "o"}
+        )
         ax.scatter(xs, list(ys), s=16, alpha=0.7, label=f"{name} (n={len(xs)})", **style)
     if not xs_all:
         raise ValueError("plot_fit: no data points to draw")
@@ -569,7 +574,7 @@ def optimizer_path(
         stop_below: stop as soon as f < stop_below (the iteration count to reach a tolerance).
     """
     problem = _resolve_problem(f)
-    func = problem.f if problem else f
+    func: Callable[[Any, Any], Any] = problem.f if problem is not None else f  # type: ignore[assignment]
     if start is None:
         if problem is None:
             raise ValueError("optimizer_path: give a start point for a custom function")
@@ -665,7 +670,7 @@ def plot_trajectories(
     if not optimizers:
         raise ValueError("plot_trajectories: give at least one optimizer (name -> factory)")
     problem = _resolve_problem(f)
-    func = problem.f if problem else f
+    func: Callable[[Any, Any], Any] = problem.f if problem is not None else f  # type: ignore[assignment]
     start = start if start is not None else (problem.start if problem else None)
     if start is None:
         raise ValueError("plot_trajectories: give a start point for a custom function")
@@ -696,7 +701,7 @@ def plot_trajectories(
         positive = z[z > 0]
         top = float(positive.max()) if positive.size else 1.0
         low = max(float(positive.min()) if positive.size else 1e-3, top * 1e-8)
-        lv = np.geomspace(low, top, levels)
+        lv: Any = np.geomspace(low, top, levels)
         z_plot = np.clip(z, low, None)
         norm = LogNorm(vmin=low, vmax=top)
         cf = ax.contourf(gx, gy, z_plot, levels=lv, norm=norm, cmap="Greys_r", alpha=0.55)
@@ -908,7 +913,8 @@ def plot_loss_landscape(
         ax.legend()
     else:
         z = np.asarray(land.losses, dtype=float)
-        gx, gy = np.meshgrid(land.alphas, land.betas)
+        assert land.betas is not None  # 2-D
+        gx, gy = np.meshgrid(np.asarray(land.alphas), np.asarray(land.betas))
         if log and z.min() > 0:  # log-spaced levels resolve the basin around theta
             lv = np.geomspace(z.min(), z.max(), levels)
             cf = ax.contourf(gx, gy, z, levels=lv, norm=LogNorm(z.min(), z.max()), cmap="viridis")
