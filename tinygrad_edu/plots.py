@@ -4,7 +4,7 @@ Every ``plot_*`` function
 
 * returns a ``matplotlib.figure.Figure`` made directly (not through ``pyplot``), so nothing leaks
   into pyplot's global list of open figures and nothing needs closing;
-* draws into a given ``ax=`` instead when you pass one (then it returns ``ax.figure``);
+* draws into a given ``ax=`` instead when you pass one (and returns the Figure holding ``ax``);
 * saves the figure when given ``path=`` (the format comes from the suffix: ``.png``, ``.svg``,
   ``.pdf``), creating missing parent folders;
 * is deterministic: the only randomness (the directions of a loss landscape) comes from ``seed``.
@@ -62,15 +62,20 @@ _SPLIT_STYLE: dict[str, dict[str, Any]] = {  # how plot_fit marks each split
 # ----------------------------------------------------------------------------------------------
 
 
+def _root_figure(ax: Axes) -> Figure:
+    """The top-level Figure of ``ax`` (for axes in a SubFigure, the Figure that holds it)."""
+    fig: Any = ax.figure
+    while not isinstance(fig, Figure):
+        fig = fig.figure
+    return fig
+
+
 def _figure_and_axes(
     ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.8)
 ) -> tuple[Figure, Axes]:
     """Use the caller's axes (and its top-level Figure), or make a fresh Figure with one axes."""
     if ax is not None:
-        fig: Any = ax.figure
-        while not isinstance(fig, Figure):  # axes in a SubFigure: the Figure that holds it
-            fig = fig.figure
-        return fig, ax
+        return _root_figure(ax), ax
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
 
@@ -171,7 +176,7 @@ def plot_history(
         axes = list(ax) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
         if len(axes) != len(panels):
             raise ValueError(f"plot_history: per={per!r} needs {len(panels)} axes, got {len(axes)}")
-        fig = axes[0].figure
+        fig = _root_figure(axes[0])
 
     for panel, a in zip(panels, axes):
         if panel == "step":
