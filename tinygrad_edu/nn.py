@@ -303,13 +303,26 @@ def _check_width(op: str, name: str, n: object) -> int:
     return int(n)
 
 
-def _inputs(op: str, x: Sample, nin: int) -> Sequence[Value | Number]:
-    """One sample as a sequence of nin inputs (a bare number/Value is accepted when nin == 1)."""
+def _inputs(op: str, x: Sample, nin: int) -> list[Value]:
+    """One sample as a list of nin Values (a bare number/Value is accepted when nin == 1).
+
+    Plain numbers become constant leaves here, once, rather than once per neuron in ``dot``.
+    """
     if isinstance(x, (Value, numbers.Real)):
         x = (x,)
     if len(x) != nin:
         raise ValueError(f"{op}: expected {nin} input(s), got {len(x)}")
-    return x
+    return [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in x]
+
+
+# The activation applied to a neuron's pre-activation node (None: linear, no node).
+_ACTIVATE = {
+    "relu": Value.relu,
+    "leaky_relu": Value.leaky_relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "linear": None,
+}
 
 
 class Neuron(Module):
@@ -341,10 +354,13 @@ class Neuron(Module):
         self.b = Parameter(rng.uniform(-b_bound, b_bound), label=f"{prefix}b")
 
     def forward(self, x: Sample) -> Value:
-        pre = dot(self.w, _inputs("Neuron", x, self.nin), bias=self.b)
-        if self.activation == "linear":
-            return pre
-        return getattr(pre, self.activation)()
+        return self._apply(_inputs("Neuron", x, self.nin))
+
+    def _apply(self, x: list[Value]) -> Value:
+        """The forward pass on inputs already checked by the caller."""
+        pre = dot(self.w, x, bias=self.b)
+        activate = _ACTIVATE[self.activation]
+        return pre if activate is None else activate(pre)
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:
         return [(f"w{k}", w) for k, w in enumerate(self.w)] + [("b", self.b)]
@@ -376,8 +392,10 @@ class Layer(Module):
         self.neurons = [Neuron(nin, activation, rng, name=f"{prefix}N{j}") for j in range(nout)]
 
     def forward(self, x: Sample) -> list[Value]:
-        x = _inputs("Layer", x, self.nin)
-        return [neuron(x) for neuron in self.neurons]
+        return self._apply(_inputs("Layer", x, self.nin))
+
+    def _apply(self, x: list[Value]) -> list[Value]:
+        return [neuron._apply(x) for neuron in self.neurons]
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:
         return [
@@ -435,10 +453,10 @@ class MLP(Module):
         return self.layers[-1].nout
 
     def forward(self, x: Sample) -> Value | list[Value]:
-        out: Sequence[Value | Number] = _inputs("MLP", x, self.nin)
+        out = _inputs("MLP", x, self.nin)
         for layer in self.layers:
-            out = layer(out)
-        return out[0] if len(out) == 1 else list(out)
+            out = layer._apply(out)
+        return out[0] if len(out) == 1 else out
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:
         return [
