@@ -547,3 +547,16 @@ def test_other_bad_inputs():
         cross_entropy([[1.0, 2.0]], [1.0])
     with pytest.raises(ValueError, match="sample 1 has 3 class scores"):
         cross_entropy([[1.0, 2.0], [0.0, 1.0, 2.0]], [0, 1])
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
+def test_every_hidden_activation_is_one_node_after_the_dot(activation):
+    model = MLP(2, [3, 1], activation=activation, seed=0)
+    hidden = model.layers[0]([0.4, -1.3])
+    assert all(h.op == activation and h.parents[0].op == "dot" for h in hidden)
+    assert model.layers[-1].activation == "linear"
+
+
+def test_save_leaves_only_the_file(tmp_path):
+    MLP(1, [2, 1]).save(tmp_path / "m.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
