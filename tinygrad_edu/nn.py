@@ -37,7 +37,7 @@ import numbers
 import os
 import random
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from tinygrad_edu.engine import Parameter, Value, dot
 
@@ -308,11 +308,10 @@ def _inputs(op: str, x: Sample, nin: int) -> list[Value]:
 
     Plain numbers become constant leaves here, once, rather than once per neuron in ``dot``.
     """
-    if isinstance(x, (Value, numbers.Real)):
-        x = (x,)
-    if len(x) != nin:
-        raise ValueError(f"{op}: expected {nin} input(s), got {len(x)}")
-    return [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in x]
+    xs = (x,) if isinstance(x, (Value, numbers.Real)) else cast("Sequence[Value | Number]", x)
+    if len(xs) != nin:
+        raise ValueError(f"{op}: expected {nin} input(s), got {len(xs)}")
+    return [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in xs]
 
 
 # The activation applied to a neuron's pre-activation node (None: linear, no node).
@@ -632,6 +631,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
             raise ValueError(f"{op}: sample {i} has {len(row)} class scores, sample 0 has {k}")
         if isinstance(t, bool) or not isinstance(t, numbers.Integral):
             raise TypeError(f"{op}: target {i} must be an int class index, got {t!r}")
+        t = int(t)
         if not 0 <= t < k:
             raise ValueError(
                 f"{op}: target {i} is class {t}, out of range for {k} classes (0..{k - 1})"
@@ -639,7 +639,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
         zs = [_value(z) for z in row]
         m = max(z.data for z in zs)  # a constant: the gradient does not depend on it
         lse = m + Value.sum([(z - m).exp() for z in zs]).log()
-        terms.append(lse - zs[int(t)])
+        terms.append(lse - zs[t])
     return _reduce(op, terms, reduction)
 
 
