@@ -306,12 +306,17 @@ def _check_width(op: str, name: str, n: object) -> int:
 def _inputs(op: str, x: Sample, nin: int) -> list[Value]:
     """One sample as a list of nin Values (a bare number/Value is accepted when nin == 1).
 
-    Plain numbers become constant leaves here, once, rather than once per neuron in ``dot``.
+    Plain numbers become leaves here, once, rather than once per neuron in ``dot``: labelled
+    ``x0, x1, ...`` (so drawings show them as the model's inputs), with ``requires_grad=False``
+    (data, not something to learn).
     """
     xs = (x,) if isinstance(x, (Value, numbers.Real)) else cast("Sequence[Value | Number]", x)
     if len(xs) != nin:
         raise ValueError(f"{op}: expected {nin} input(s), got {len(xs)}")
-    return [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in xs]
+    return [
+        v if isinstance(v, Value) else Value(v, label=f"x{i}", requires_grad=False)
+        for i, v in enumerate(xs)
+    ]
 
 
 # The activation applied to a neuron's pre-activation node (None: linear, no node).

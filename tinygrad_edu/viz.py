@@ -121,13 +121,14 @@ def format_number(x: float, digits: int = 4) -> str:
 
 
 def node_kind(v: Value) -> str:
-    """'parameter', 'constant' (a leaf with ``requires_grad=False``), 'input' (any other leaf) or
-    'interior' (the result of an op)."""
+    """'parameter', 'constant' (an unlabelled leaf with ``requires_grad=False``, e.g. the 2 in
+    ``x * 2``), 'input' (any other leaf: a Value you made, or a model's labelled input x0, x1 ...)
+    or 'interior' (the result of an op)."""
     if isinstance(v, Parameter):
         return "parameter"
     if v.parents:
         return "interior"
-    return "input" if v.requires_grad else "constant"
+    return "input" if v.requires_grad or v.label else "constant"
 
 
 def _escape(text: str) -> str:
