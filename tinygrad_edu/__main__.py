@@ -7,7 +7,7 @@ error on each split and writes four pictures:
 
 - ``loss_curves.png``: training loss per step and train/validation loss per epoch;
 - ``fit.png``: the learnt curve over the three splits and the true curve;
-- ``trajectories.png``: SGD, momentum, Adagrad, RMSprop and Adam on the Rosenbrock function;
+- ``trajectories.png``: SGD, momentum, RMSprop, Adam, L-BFGS and Newton on the Rosenbrock function;
 - ``graph.svg``: the computation graph of one sample's loss, each neuron collapsed into one box
   (``graph.dot``, the Graphviz source, when the Graphviz ``dot`` program is not installed).
 """
@@ -141,22 +141,27 @@ def _make_optimizer(name: str, params: list[Any], lr: float | None) -> tuple[Any
 
 
 def _trajectory_figure(path: Path) -> None:
-    """First-order methods on Rosenbrock's curved valley, from the same start, same step budget."""
+    """First vs 1.5th vs second order on Rosenbrock's curved valley, from the same start."""
     from tinygrad_edu import optim, plots
 
     factories: dict[str, Callable[[list[Any]], Any]] = {
         "SGD lr=0.002": lambda p: optim.SGD(p, lr=2e-3),
         "momentum 0.9 lr=0.001": lambda p: optim.SGD(p, lr=1e-3, momentum=0.9),
-        "Adagrad lr=1": lambda p: optim.Adagrad(p, lr=1.0),
         "RMSprop lr=0.01": lambda p: optim.RMSprop(p, lr=1e-2),
         "Adam lr=0.1": lambda p: optim.Adam(p, lr=0.1),
+        # one L-BFGS iteration per step (max_eval leaves room for its line search)
+        "L-BFGS (1.5th order)": lambda p: optim.LBFGS(
+            p, max_iter=1, max_eval=25, line_search_fn="strong_wolfe"
+        ),
+        "Newton (2nd order)": lambda p: optim.Newton(p),
     }
     plots.plot_trajectories(
         "rosenbrock",
         factories,
         steps=500,
+        stop_below=1e-8,
         path=path,
-        title="Rosenbrock from (-1.2, 1): 500 steps of each first-order optimizer",
+        title="Rosenbrock from (-1.2, 1): steps until f < 1e-8 (at most 500)",
     )
 
 
