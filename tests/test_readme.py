@@ -9,9 +9,10 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_python_examples_in_readme_run():
+def test_python_examples_in_readme_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the examples write figures into the working directory
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
-    assert len(blocks) >= 2
+    assert len(blocks) == 3
     namespace: dict = {}
     exec(compile(blocks[0], "README.md", "exec"), namespace)
     x, w = namespace["x"], namespace["w"]
@@ -20,6 +21,10 @@ def test_python_examples_in_readme_run():
     assert x.grad != 0.0 and w.grad != 0.0
     exec(compile(blocks[1], "README.md", "exec"), namespace)
     namespace["test_my_engine"]()  # the README's property test runs and passes
+    exec(compile(blocks[2], "README.md", "exec"), namespace)
+    assert (tmp_path / "loss.png").exists() and (tmp_path / "fit.png").exists()
+    assert namespace["graph"].source.startswith("digraph")
+    assert namespace["history"].train_loss_epoch[-1] < namespace["history"].train_loss_epoch[0]
 
 
 def test_ci_runs_the_readme_test_command():
