@@ -923,14 +923,15 @@ class LBFGS(Optimizer):
         if _max_abs(flat_grad) <= tolerance_grad:
             return orig_loss  # already optimal to tolerance
 
-        d = state.get("d")
-        t = state.get("t")
-        old_dirs = state.get("old_dirs")
-        old_stps = state.get("old_stps")
-        ro = state.get("ro")
-        H_diag = state.get("H_diag")
-        prev_flat_grad = state.get("prev_flat_grad")
-        prev_loss = state.get("prev_loss")
+        # Carried over from the previous step() call (all None before the first iteration).
+        d: list[float] | None = state.get("d")
+        t: float | None = state.get("t")
+        old_dirs: list[list[float]] | None = state.get("old_dirs")
+        old_stps: list[list[float]] | None = state.get("old_stps")
+        ro: list[float] | None = state.get("ro")
+        H_diag: float | None = state.get("H_diag")
+        prev_flat_grad: list[float] | None = state.get("prev_flat_grad")
+        prev_loss: float | None = state.get("prev_loss")
 
         n_iter = 0
         while n_iter < max_iter:
@@ -943,6 +944,21 @@ class LBFGS(Optimizer):
                 old_dirs, old_stps, ro = [], [], []
                 H_diag = 1.0
             else:
+                if (
+                    d is None
+                    or t is None
+                    or old_dirs is None
+                    or old_stps is None
+                    or ro is None
+                    or H_diag is None
+                    or prev_flat_grad is None
+                ):
+                    # Every step() that runs an iteration saves all of these together, so this
+                    # means a state not written by LBFGS.step (e.g. a hand-edited state_dict).
+                    raise RuntimeError(
+                        f"LBFGS.step: state has n_iter={state['n_iter']} but lacks the "
+                        "direction/history saved by earlier iterations"
+                    )
                 y = [a - b for a, b in zip(flat_grad, prev_flat_grad)]
                 s = [di * t for di in d]
                 ys = _dot(y, s)

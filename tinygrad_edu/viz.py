@@ -617,7 +617,8 @@ def draw_graph(
         if v in neurons:
             neuron = neurons[v]
             act_local = neuron.activation.local_grads[0] if neuron.activation is not None else 1.0
-            edges = [
+            # (parent, local derivative, this backward step's product for the edge, if any)
+            edges: list[tuple[Value, float, EdgeProduct | None]] = [
                 # d out/d p = act'(z) * d z/d p through the hidden dot node z
                 (p, local * act_local, None)
                 for p, local in zip(neuron.dot.parents, neuron.dot.local_grads)
