@@ -222,6 +222,7 @@ def expressions(
     min_ops: int = 1,
     max_ops: int = 10,
     ops: Sequence[str] = OPS,
+    inputs: Sequence[float] | None = None,
 ) -> Expression:
     """A strategy for random ``Expression`` graphs.
 
@@ -229,6 +230,9 @@ def expressions(
         min_inputs, max_inputs: how many leaf inputs.
         min_ops, max_ops: how many steps (nodes beyond the inputs).
         ops: which ops to draw from (default: all of ``OPS``).
+        inputs: a fixed point to build the expression at (then ``min_inputs``/``max_inputs`` are
+            ignored). Use it to draw several expressions that are all safe at one point, e.g.
+            ``g = data.draw(expressions(inputs=f.inputs))``.
 
     Each step draws an op and operands among all earlier nodes (so nodes get reused). At least one
     step reads the inputs; the root is the last step.
@@ -236,8 +240,14 @@ def expressions(
     unknown = set(ops) - set(OPS)
     if unknown:
         raise ValueError(f"expressions: unknown ops {sorted(unknown)}; choose from {OPS}")
-    n_inputs = draw(st.integers(min_inputs, max_inputs))
-    values = [draw(input_values()) for _ in range(n_inputs)]
+    if inputs is None:
+        n_inputs = draw(st.integers(min_inputs, max_inputs))
+        values = [draw(input_values()) for _ in range(n_inputs)]
+    else:
+        values = [float(v) for v in inputs]
+        n_inputs = len(values)
+        if n_inputs == 0:
+            raise ValueError("expressions: inputs must hold at least one number")
     steps: list[Step] = []
     for _ in range(draw(st.integers(min_ops, max_ops))):
         op = draw(st.sampled_from(list(ops)))
