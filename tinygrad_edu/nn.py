@@ -90,6 +90,7 @@ class Module:
     """
 
     def forward(self, x: Any) -> Any:
+        """The model applied to one sample; subclasses define it (``model(x)`` calls it)."""
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
     def __call__(self, x: Any) -> Any:
@@ -358,6 +359,7 @@ class Neuron(Module):
         self.b = Parameter(rng.uniform(-b_bound, b_bound), label=f"{prefix}b")
 
     def forward(self, x: Sample) -> Value:
+        """act(sum_k w_k x_k + b) for one sample x of length nin."""
         return self._apply(_inputs("Neuron", x, self.nin))
 
     def _apply(self, x: list[Value]) -> Value:
@@ -396,6 +398,7 @@ class Layer(Module):
         self.neurons = [Neuron(nin, activation, rng, name=f"{prefix}N{j}") for j in range(nout)]
 
     def forward(self, x: Sample) -> list[Value]:
+        """[act(W x + b)]_j: each neuron on the same sample; always a list, even of length 1."""
         return self._apply(_inputs("Layer", x, self.nin))
 
     def _apply(self, x: list[Value]) -> list[Value]:
@@ -457,6 +460,10 @@ class MLP(Module):
         return self.layers[-1].nout
 
     def forward(self, x: Sample) -> Value | list[Value]:
+        """The layers in turn: h_1 = act(W_1 x + b_1), ..., output W_L h + b_L (linear).
+
+        Returns one Value when the output layer has one neuron, else the list of outputs.
+        """
         out = _inputs("MLP", x, self.nin)
         for layer in self.layers:
             out = layer._apply(out)
