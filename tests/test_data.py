@@ -91,10 +91,29 @@ def test_spirals_classes_and_radius():
         lambda: make_circles(factor=1.5),
         lambda: make_spirals(n_classes=1),
         lambda: make_moons(noise=float("nan")),
+        lambda: make_circles(factor="0.5"),
+        lambda: make_circles(factor=float("nan")),
     ],
 )
 def test_dataset_bad_arguments_raise(call):
     with pytest.raises(ValueError):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: make_regression_1d(seed=None),  # None would seed from the OS: not repeatable
+        lambda: make_moons(seed=1.5),
+        lambda: make_circles(seed="0"),
+        lambda: make_spirals(seed=True),
+        lambda: train_val_test_split(X10, Y10, seed=None),
+        lambda: list(batches(X10, Y10, 2, seed=None)),
+        lambda: list(batches(X10, Y10, 2, epoch=1.0)),
+    ],
+)
+def test_seeds_must_be_ints(call):
+    with pytest.raises(TypeError, match="must be an int"):
         call()
 
 

@@ -62,7 +62,7 @@ def make_regression_1d(
     """
     _check_count("make_regression_1d", "n", n)
     _check_noise("make_regression_1d", noise)
-    rng = random.Random(seed)
+    rng = _rng("make_regression_1d", seed)
     low, high = REGRESSION_X_RANGE
     xs = [rng.uniform(low, high) for _ in range(n)]
     X = [[x] for x in xs]
@@ -81,7 +81,7 @@ def make_moons(
     """
     _check_count("make_moons", "n", n)
     _check_noise("make_moons", noise)
-    rng = random.Random(seed)
+    rng = _rng("make_moons", seed)
     n_outer = n // 2
     n_inner = n - n_outer
     points: list[tuple[list[float], int]] = []
@@ -104,9 +104,13 @@ def make_circles(
     """
     _check_count("make_circles", "n", n)
     _check_noise("make_circles", noise)
-    if not 0.0 < factor < 1.0:
-        raise ValueError(f"make_circles: factor must be in (0, 1), got {factor!r}")
-    rng = random.Random(seed)
+    if (
+        isinstance(factor, bool)
+        or not isinstance(factor, numbers.Real)
+        or not 0.0 < factor < 1.0  # also False for NaN
+    ):
+        raise ValueError(f"make_circles: factor must be a number in (0, 1), got {factor!r}")
+    rng = _rng("make_circles", seed)
     n_outer = n // 2
     n_inner = n - n_outer
     points: list[tuple[list[float], int]] = []
@@ -133,7 +137,7 @@ def make_spirals(
     if n_classes < 2:
         raise ValueError(f"make_spirals: n_classes must be at least 2, got {n_classes!r}")
     _check_noise("make_spirals", noise)
-    rng = random.Random(seed)
+    rng = _rng("make_spirals", seed)
     points: list[tuple[list[float], int]] = []
     for j in range(n_classes):
         for i in range(n_per_class):
@@ -172,7 +176,7 @@ def train_val_test_split(
             f"out of {n}"
         )
     order = list(range(n))
-    random.Random(seed).shuffle(order)
+    _rng("train_val_test_split", seed).shuffle(order)
     test_idx = order[:n_test]
     val_idx = order[n_test : n_test + n_val]
     train_idx = order[n_test + n_val :]
@@ -207,6 +211,8 @@ def batches(
             same number of samples); by default it is kept, and every sample is seen each epoch.
     """
     _check_pair("batches", X, y)
+    _check_seed("batches", seed)
+    _check_seed("batches", epoch, "epoch")
     n = len(X)
     if batch_size is None:
         size = n
@@ -238,6 +244,19 @@ def _noisy_shuffled(
     noisy = [([c + rng.gauss(0.0, noise) for c in p], label) for p, label in points]
     rng.shuffle(noisy)
     return [p for p, _ in noisy], [label for _, label in noisy]
+
+
+def _check_seed(op: str, seed: object, name: str = "seed") -> int:
+    # An int, never None: random.Random(None) would seed from the OS and the run could not be
+    # repeated (and a float or str seed is easy to pass by mistake, e.g. a fraction for a seed).
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int, got {seed!r}")
+    return int(seed)
+
+
+def _rng(op: str, seed: object) -> random.Random:
+    """A private ``random.Random`` stream for one call (the global random state is not used)."""
+    return random.Random(_check_seed(op, seed))
 
 
 def _check_count(op: str, name: str, n: object) -> None:
