@@ -314,6 +314,10 @@ def _corrupt(tmp_path, text):
         (lambda good: good.replace('"L0.N3.w0":', '"L0.N3.wX":'), "missing 1 key"),
         (lambda good: good.replace('"L0.N3.b": ', '"L0.N3.b": NaN, "x": '), "not valid JSON"),
         (lambda good: good.replace('"L0.N3.b": ', '"L0.N3.b": "1.0", "x": '), None),
+        # json keeps the last of two equal keys: a file that says two things is refused
+        (lambda good: good.replace('"L0.N3.b": ', '"L0.N3.b": 5.0, "L0.N3.b": '), "twice"),
+        (lambda good: good.replace('"version": 1', '"version": true'), "version True"),
+        (lambda good: "\ufeff" + good, "not valid JSON"),
     ],
 )
 def test_load_rejects_bad_files_and_leaves_model_unchanged(tmp_path, make_text, message):
@@ -324,6 +328,16 @@ def test_load_rejects_bad_files_and_leaves_model_unchanged(tmp_path, make_text, 
     before = model.state_dict()
     with pytest.raises((ValueError, TypeError), match=message):
         model.load(_corrupt(tmp_path, make_text(good)))
+    assert model.state_dict() == before
+
+
+def test_load_rejects_a_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "binary.json"
+    path.write_bytes(b"\xff\xfe\x00 not text")
+    model = MLP(1, [2, 1])
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="load: .*binary.json is not UTF-8 text"):
+        model.load(path)
     assert model.state_dict() == before
 
 
@@ -545,6 +559,10 @@ def test_other_bad_inputs():
         cross_entropy([], [])
     with pytest.raises(TypeError, match="int class index"):
         cross_entropy([[1.0, 2.0]], [1.0])
+    with pytest.raises(TypeError, match="int class index"):
+        cross_entropy([[1.0, 2.0]], [True])
+    with pytest.raises(TypeError, match="int class index .* got True"):
+        cross_entropy([1.0, 2.0], True)  # one sample: a bool is not a class
     with pytest.raises(ValueError, match="sample 1 has 3 class scores"):
         cross_entropy([[1.0, 2.0], [0.0, 1.0, 2.0]], [0, 1])
 

@@ -188,10 +188,16 @@ class Module:
         (see ``load_state_dict``). On any error the model is unchanged.
         """
         where = os.fspath(path)
-        with open(where, encoding="utf-8") as f:
-            text = f.read()
+        with open(where, "rb") as f:
+            raw = f.read()
         try:
-            document = json.loads(text, parse_constant=_reject_constant)
+            document = json.loads(
+                raw.decode("utf-8"),
+                parse_constant=_reject_constant,
+                object_pairs_hook=_unique_keys,
+            )
+        except UnicodeDecodeError as e:
+            raise ValueError(f"load: {where} is not UTF-8 text, so not a JSON file ({e})") from None
         except (json.JSONDecodeError, ValueError) as e:
             raise ValueError(f"load: {where} is not valid JSON ({e})") from None
         if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
@@ -199,9 +205,10 @@ class Module:
                 f"load: {where} is not a tinygrad_edu state file (expected a JSON object with "
                 f'"format": "{STATE_FORMAT}")'
             )
-        if document.get("version") != STATE_VERSION:
+        version = document.get("version")
+        if isinstance(version, bool) or version != STATE_VERSION:
             raise ValueError(
-                f"load: {where} has version {document.get('version')!r}; "
+                f"load: {where} has version {version!r}; "
                 f"this tinygrad_edu reads version {STATE_VERSION}"
             )
         saved_model = document.get("model")
@@ -235,6 +242,16 @@ def _walk(name: str, value: object) -> Iterator[tuple[str, Parameter]]:
 
 def _reject_constant(token: str) -> float:
     raise ValueError(f"{token} is not a finite number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict, refusing a key given twice (``json`` would keep the last)."""
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise ValueError(f"key {key!r} appears twice")
+        document[key] = value
+    return document
 
 
 def _validated_state(state: object, names: list[str], model: str) -> list[float]:
@@ -620,7 +637,11 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
     """
     op = "cross_entropy"
     _check_reduction(op, reduction)
-    if isinstance(target, numbers.Integral) and not isinstance(target, bool):
+    if isinstance(target, bool):
+        raise TypeError(
+            f"{op}: target must be an int class index (or a list of them), got {target!r}"
+        )
+    if isinstance(target, numbers.Integral):  # one sample: a list of k scores and its class
         logits, target = [logits], [target]
     rows = _as_list(op, "logits", logits)
     targets = _as_list(op, "target", target)
