@@ -99,15 +99,16 @@ def test_steps_per_epoch(batch_size, steps):
 def test_epoch_loss_is_batch_size_weighted_mean_of_step_losses():
     X = [[i / 10] for i in range(10)]
     y = [2 * x[0] + 0.5 for x in X]
+    model = Line()
     history = fit(
-        Line(),
+        model,
         mse_loss,
-        SGD(Line().parameters(), lr=0.0),
+        SGD(model.parameters(), lr=0.0),
         (X, y),
         epochs=1,
         batch_size=4,
         progress=False,
-    )  # lr 0 on another model: loss never changes
+    )  # lr 0: the parameters, and so the per-sample losses, never change
     sizes = [4, 4, 2]
     expected = sum(s * loss for s, loss in zip(sizes, history.train_loss_step)) / 10
     assert history.train_loss_epoch[0] == pytest.approx(expected)
@@ -271,9 +272,10 @@ def test_divergence_warns_and_stops():
 
 
 def test_progress_bar_on_and_off(capsys):
-    fit(Line(), mse_loss, SGD(Line().parameters(), lr=0.0), (X4, Y4), epochs=2, progress=False)
+    model = Line()
+    fit(model, mse_loss, SGD(model.parameters(), lr=0.0), (X4, Y4), epochs=2, progress=False)
     assert capsys.readouterr().err == ""
-    fit(Line(), mse_loss, SGD(Line().parameters(), lr=0.0), (X4, Y4), epochs=2, progress=True)
+    fit(model, mse_loss, SGD(model.parameters(), lr=0.0), (X4, Y4), epochs=2, progress=True)
     assert "2/2" in capsys.readouterr().err
 
 
@@ -313,6 +315,41 @@ def test_fit_bad_arguments(kwargs, error):
     args = {"train": (X4, Y4), "epochs": 1, "progress": False, **kwargs}
     with pytest.raises(error):
         fit(model, mse_loss, SGD(model.parameters(), lr=0.1), **args)
+
+
+def test_drop_last_with_a_batch_larger_than_the_data_is_refused():
+    # Without the check every epoch has no step, its mean loss is NaN, and fit reports a
+    # "divergence" that never happened.
+    model = Line()
+    with pytest.raises(ValueError, match="drop_last=True leaves no batch of the 4"):
+        fit(
+            model,
+            mse_loss,
+            SGD(model.parameters(), lr=0.1),
+            (X4, Y4),
+            batch_size=5,
+            drop_last=True,
+            progress=False,
+        )
+    history = fit(
+        model,
+        mse_loss,
+        SGD(model.parameters(), lr=0.1),
+        (X4, Y4),
+        batch_size=4,
+        drop_last=True,
+        epochs=1,
+        progress=False,
+    )
+    assert history.steps == 1
+
+
+def test_optimizer_over_another_models_parameters_is_refused():
+    model, other = Line(), Line()
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="holds none of the model's 2 parameters"):
+        fit(model, mse_loss, SGD(other.parameters(), lr=0.1), (X4, Y4), progress=False)
+    assert model.state_dict() == before
 
 
 def test_loss_fn_must_return_a_value():

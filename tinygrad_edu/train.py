@@ -170,6 +170,28 @@ def fit(
             raise ValueError(
                 f"fit: early_stopping_patience must be an int >= 0, got {early_stopping_patience!r}"
             )
+    if (
+        drop_last
+        and isinstance(batch_size, numbers.Integral)
+        and not isinstance(batch_size, bool)
+        and batch_size > len(X_train)
+    ):
+        # Otherwise every epoch would have no step at all, and an empty epoch's loss is NaN.
+        raise ValueError(
+            f"fit: batch_size={batch_size} with drop_last=True leaves no batch of the "
+            f"{len(X_train)} training samples (no step would ever be taken)"
+        )
+    groups = getattr(optimizer, "param_groups", None)
+    if isinstance(groups, list):
+        # Built over another model's parameters (a common notebook slip), the optimizer would
+        # update those, and this model would never change: say so instead of training nothing.
+        held = {id(p) for group in groups for p in group.get("params", ())}
+        params = model.parameters()
+        if params and not any(id(p) in held for p in params):
+            raise ValueError(
+                f"fit: the optimizer holds none of the model's {len(params)} parameters; "
+                f"build it from this model, e.g. SGD(model.parameters(), lr=...)"
+            )
     if scheduler_interval not in ("epoch", "step"):
         raise ValueError(
             f'fit: scheduler_interval must be "epoch" or "step", got {scheduler_interval!r}'
