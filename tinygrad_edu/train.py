@@ -153,6 +153,12 @@ def fit(
     Returns:
         The ``History``. If the training loss becomes NaN or infinite (or overflows a float),
         training stops in that epoch with a ``RuntimeWarning``; the history shows the divergence.
+
+    Raises:
+        ValueError / TypeError, before any step: a malformed or empty ``train`` / ``val``, bad
+        ``epochs`` or patience, early stopping without ``val``, ``drop_last`` with a batch larger
+        than the training set (no step would run), or an optimizer that holds none of the
+        model's parameters (it would train something else).
     """
     X_train, y_train = _check_dataset("fit", "train", train)
     if val is not None:
