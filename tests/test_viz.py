@@ -181,8 +181,20 @@ def test_constants_show_no_grad_and_unlabelled_nodes_show_their_id() -> None:
     assert 'n1 [label="{ data 3 }"' in src
     assert f'fillcolor="{FILL["constant"]}"' in node_line(src, "n1")
     assert 'n2 [label="{ n2 | data 1.5 | grad 1 }"' in src
-    assert 'n3 [label="{ n3 | data 2 | grad 1 }"' in src
+    assert 'n3 [label="{ L | data 2 | grad 1 }"' in src  # an unlabelled root is called L
     assert 'n0 [label="{ x | data 0.5 | grad 4 }"' in src
+
+
+def test_unlabelled_root_is_called_l_in_text_and_drawing() -> None:
+    x = Value(0.5, label="x")
+    y = x * 3 + x
+    text = explain_backward(y)
+    assert "step 1: L = n2 + x    (upstream dL/dL = 1)" in text.splitlines()
+    assert "  dL/dx += 3 x 1 = 3 (total 4)" in text.splitlines()
+    assert backprop_steps(y)[0].name == "L"
+    # unless a node already has that label: then the root keeps its id
+    z = Value(2.0, label="L") * x
+    assert 'n2 [label="{ n2 | data 1 | grad 0 }"' in draw_graph(z).source
 
 
 def test_op_labels_and_rankdir_tb() -> None:

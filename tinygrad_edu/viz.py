@@ -226,7 +226,11 @@ class BackpropStep:
 
 
 def _names(order: Sequence[Value]) -> dict[Value, str]:
-    """Text names: the label, or the value for an unlabelled constant, or the drawing id n<k>."""
+    """Text names: the label, or the value for an unlabelled constant, or the drawing id n<k>.
+
+    An unlabelled root (``order[-1]``) is called ``L``, as in every ``dL/d...`` of the text and in
+    the legend's "output L", unless another node already carries that label.
+    """
     names = {}
     for i, v in enumerate(order):
         if v.label:
@@ -235,6 +239,8 @@ def _names(order: Sequence[Value]) -> dict[Value, str]:
             names[v] = format_number(v.data)
         else:
             names[v] = f"n{i}"
+    if order and not order[-1].label and all(v.label != "L" for v in order):
+        names[order[-1]] = "L"
     return names
 
 
