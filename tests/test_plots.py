@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import pytest  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.collections import QuadMesh  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.contour import ContourSet  # noqa: E402
@@ -65,6 +66,18 @@ def _contours(ax) -> list[ContourSet]:
     return [c for c in ax.collections if isinstance(c, ContourSet)]
 
 
+def _assert_nothing_clipped(fig: Figure) -> None:
+    """Every axes with its labels, ticks and colour bar lies inside the saved picture."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        assert box.x0 >= 0 and box.y0 >= 0, (ax.get_ylabel(), box)
+        assert box.x1 <= width and box.y1 <= height, (ax.get_ylabel(), box)
+
+
 @pytest.fixture(autouse=True)
 def _no_pyplot_leaks():
     before = plt.get_fignums()
@@ -104,6 +117,7 @@ def test_history_draws_steps_and_epochs():
     assert list(best.get_xdata()) == [3, 3]  # best_epoch is 0-based, epochs are drawn from 1
     assert _texts(epoch_ax) == ["train", "validation", "best epoch (3)"]
     assert step_ax.get_yscale() == epoch_ax.get_yscale() == "linear"
+    _assert_nothing_clipped(fig)
 
 
 def test_history_log_scale_single_panel_and_history_object(tmp_path):
@@ -173,6 +187,7 @@ def test_fit_draws_the_models_curve_and_the_splits(tmp_path):
     # Drawn under no_grad: no gradient reached the parameters.
     assert model.w.grad == model.b.grad == 0.0
     assert (tmp_path / "fit.svg").read_text().lstrip().startswith("<?xml")
+    _assert_nothing_clipped(fig)
 
 
 def test_fit_with_an_mlp_and_plain_data():
@@ -228,6 +243,7 @@ def test_multiclass_regions_by_argmax():
     classes = mesh.get_array()
     assert set(classes.ravel().tolist()) == {0, 1, 2}
     assert _texts(ax) == ["class 0", "class 1", "class 2"]
+    _assert_nothing_clipped(fig)
 
 
 def test_decision_boundary_checks_lengths():
@@ -324,6 +340,7 @@ def test_trajectories_figure(tmp_path):
     assert filled.levels[-1] / filled.levels[0] > 1e3
     assert ax.get_xlim() == (-2.0, 2.0) and ax.get_title() == "Rosenbrock"
     assert (tmp_path / "t.png").stat().st_size > 10_000
+    _assert_nothing_clipped(fig)
 
 
 def test_trajectories_on_the_saddle_and_on_a_custom_function():
@@ -448,6 +465,9 @@ def test_landscape_figures(tmp_path):
     assert len(_contours(ax)) == 2 and isinstance(_contours(ax)[0].norm, LogNorm)
     assert "2-D" in ax.get_title()
     assert [p.data for p in model.parameters()] == [0.8, 0.1]
+    # a square map, a log colour bar and the beta label: all inside the figure (the label used to
+    # be cut off at the left edge)
+    _assert_nothing_clipped(fig)
     with pytest.raises(ValueError, match="directions must be 1 or 2"):
         plots.plot_loss_landscape(model, _mse, X, y, directions=3)
     with pytest.raises(ValueError, match="normalization"):

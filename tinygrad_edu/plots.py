@@ -902,7 +902,7 @@ def plot_loss_landscape(
         seed=seed,
         normalization=normalization,
     )
-    fig, ax = _figure_and_axes(ax, figsize=(6.4, 4.6) if directions == 1 else (6.6, 5.4))
+    fig, ax = _figure_and_axes(ax, figsize=(6.4, 4.6) if directions == 1 else (7.2, 5.4))
     z_all = np.asarray(land.losses, dtype=float)
     if log is None:
         log = bool(z_all.min() > 0 and z_all.max() / z_all.min() > 100)
