@@ -33,6 +33,7 @@ def test_demo_writes_its_figures_and_prints_mse(tmp_path, capsys):
         assert str(path) in out
     graph = out_dir / "graph.svg"
     assert "<svg" in graph.read_text()
+    assert ">y</text>" in graph.read_text()  # the sample's target is drawn under its name
     assert str(graph) in out
     assert "Adam(lr=0.02)" in out and "batch size 16" in out and "2 epochs" in out
 
@@ -91,6 +92,7 @@ def test_help_exits_zero(argv, capsys):
         (["demo", "--batch-size", "x"], "expected a positive integer or 'full'"),
         (["demo", "--lr", "-1"], "argument --lr: expected a positive number"),
         (["demo", "--bogus"], "unrecognized arguments: --bogus"),
+        (["demo", "--samples", "2"], "argument --samples: expected at least 10 samples"),
         (["train"], "invalid choice: 'train'"),
     ],
 )

@@ -46,6 +46,19 @@ def _positive_int(text: str) -> int:
     return n
 
 
+MIN_SAMPLES = 10
+"""The smallest --samples whose 60/20/20 split leaves two points each for validation and test."""
+
+
+def _sample_count(text: str) -> int:
+    n = _positive_int(text)
+    if n < MIN_SAMPLES:
+        raise argparse.ArgumentTypeError(
+            f"expected at least {MIN_SAMPLES} samples (60/20/20 train/validation/test), got {n}"
+        )
+    return n
+
+
 def _batch_size(text: str) -> int | None:
     if text.lower() == "full":
         return None
@@ -117,9 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--samples",
-        type=_positive_int,
+        type=_sample_count,
         default=200,
-        help="size of the dataset before the split (default: 200)",
+        help=f"size of the dataset before the split, at least {MIN_SAMPLES} (default: 200)",
     )
     demo.add_argument(
         "--out",
@@ -168,9 +181,11 @@ def _trajectory_figure(path: Path) -> None:
 def _graph_figure(model: Any, x: list[float], target: float, out: Path) -> tuple[Path, str]:
     """Draw one sample's loss (model(x) - target)^2 after backward, neurons collapsed."""
     from tinygrad_edu import nn, viz
+    from tinygrad_edu.engine import Value
 
     model.zero_grad()
-    loss = nn.mse_loss(model(x), target)
+    # the target as a labelled leaf, so the drawing shows "y" rather than an anonymous constant
+    loss = nn.mse_loss(model(x), Value(target, label="y", requires_grad=False))
     loss.backward()
     graph = viz.draw_graph(
         loss,
