@@ -189,17 +189,7 @@ def _as_value(x: object, op: str) -> Value:
     """A Value as is; a plain number as a constant leaf (``requires_grad=False``)."""
     if isinstance(x, Value):
         return x
-    const = Value.__new__(Value)  # the fast path of Value(x, requires_grad=False)
-    const.data = _to_float(x, op)
-    const.grad = 0.0
-    const.label = None
-    const.op = ""
-    const.parents = ()
-    const.local_grads = ()
-    const.requires_grad = False
-    const.arg = None
-    const.origin = _creation_site() if _MODE.get() & _ANOMALY else None
-    return const
+    return _node(_to_float(x, op), "", (), ())  # the fast path of Value(x, requires_grad=False)
 
 
 def _node(
@@ -230,7 +220,7 @@ def _node(
                 break
     if mode & _ANOMALY:
         out.origin = _creation_site()
-        if not math.isfinite(data):
+        if parents and not math.isfinite(data):  # a constant leaf (no parents) produced nothing
             raise AnomalyError(
                 f"{op}: forward produced {data!r} from inputs "
                 f"{[p.data for p in parents]} at {out.origin}"

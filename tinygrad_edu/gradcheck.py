@@ -92,7 +92,16 @@ def _compare(
             error = abs(a - n)
             passed = error <= atol + rtol * abs(n) and not (math.isnan(a) or math.isnan(n))
             ok = ok and passed
-            rows.append((str(i), f"x{j}", f"{a:.6e}", f"{n:.6e}", f"{error:.1e}", _status(passed)))
+            rows.append(
+                (
+                    str(i),
+                    f"x{j}",
+                    f"{a:.6e}",
+                    f"{n:.6e}",
+                    f"{error:.1e}",
+                    "pass" if passed else "FAIL",
+                )
+            )
     if ok or not raise_exception:
         return ok
     header = ("output", "input", "analytic", "numeric", "error", "status")
@@ -103,10 +112,6 @@ def _compare(
         f"(pass if |analytic - numeric| <= atol + rtol*|numeric|, atol={atol}, rtol={rtol})\n"
         + "\n".join(lines)
     )
-
-
-def _status(passed: bool) -> str:
-    return "pass" if passed else "FAIL"
 
 
 def _floats(inputs: Sequence[float | Value], name: str) -> list[float]:
