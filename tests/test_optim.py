@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 
 import pytest
 
@@ -26,13 +27,18 @@ from tinygrad_edu.optim import (
     LRScheduler,
     Newton,
     Optimizer,
+    Projected,
     RMSprop,
     StepLR,
     beale,
     ill_conditioned_bowl,
     minimize,
+    project_onto_ball,
+    project_onto_box,
+    project_onto_hyperplane,
     rosenbrock,
     saddle,
+    tilted_double_well,
 )
 
 # ----------------------------------------------------------------------------------------------
@@ -584,6 +590,134 @@ def test_test_function_hessians():
     assert hessian(saddle, [0.0, 0.0]) == [[2.0, 0.0], [0.0, -2.0]]
     assert hessian(ill_conditioned_bowl, [0.3, 0.2]) == [[1.0, 0.0], [0.0, 50.0]]
     assert hessian(rosenbrock, [1.0, 1.0]) == [[802.0, -400.0], [-400.0, 200.0]]
+
+
+# the tilted double well: every stationary point in closed form
+WELL_POINTS = {  # (x, y): (f, Hessian, kind)
+    (-1.5, -0.75): (-117 / 16, [[20.5, -1.0], [-1.0, 2.0]], "global minimum"),
+    (1.0, 0.5): (0.5, [[5.5, -1.0], [-1.0, 2.0]], "local minimum"),
+    (0.5, 0.25): (11 / 16, [[-3.5, -1.0], [-1.0, 2.0]], "saddle"),
+}
+
+
+def test_tilted_double_well_stationary_points_are_the_closed_form():
+    # On y = x/2, df/dx = 4x^3 - 7x + 3 = (x - 1)(2x - 1)(2x + 3): roots 1, 1/2, -3/2.
+    for (x, y), (value, hess, kind) in WELL_POINTS.items():
+        assert 4 * x**3 - 7 * x + 3 == 0.0 and y == x / 2
+        vx, vy = Value(x), Value(y)
+        f = tilted_double_well(vx, vy)
+        assert f.data == value == tilted_double_well(x, y)
+        assert grad(f, [vx, vy]) == (0.0, 0.0)
+        assert hessian(tilted_double_well, [x, y]) == hess
+        det = hess[0][0] * hess[1][1] - hess[0][1] ** 2
+        assert (det > 0 and hess[0][0] > 0) == (kind != "saddle")
+    assert TEST_FUNCTION_MINIMA["tilted_double_well"] == (-1.5, -0.75)
+    assert min(v[0] for v in WELL_POINTS.values()) == tilted_double_well(-1.5, -0.75)
+
+
+def test_tilted_double_well_gradient_matches_its_formula_and_values():
+    for x, y in [(0.3, -0.7), (-1.2, 1.1), (2.0, 0.5), (-2.5, -2.0)]:
+        vx, vy = Value(x), Value(y)
+        f = tilted_double_well(vx, vy)
+        assert f.data == pytest.approx(tilted_double_well(x, y), rel=1e-15)
+        # df/dx = 4x^3 - 7x + 3 - (y - x/2), df/dy = 2 (y - x/2)
+        expected = (4 * x**3 - 7 * x + 3 - (y - x / 2), 2 * (y - x / 2))
+        assert grad(f, [vx, vy]) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_where_gradient_descent_ends_on_the_double_well_depends_on_the_start():
+    def end(start):
+        return minimize(tilted_double_well, start, lambda p: SGD(p, lr=0.02), 300)[-1]
+
+    assert end((1.8, 1.5)) == pytest.approx((1.0, 0.5), abs=1e-4)  # the local minimum
+    assert end((0.6, 0.3)) == pytest.approx((1.0, 0.5), abs=1e-4)
+    assert end((0.4, 0.2)) == pytest.approx((-1.5, -0.75), abs=1e-4)  # other side of the saddle
+    assert end((-2.2, 1.5)) == pytest.approx((-1.5, -0.75), abs=1e-4)
+
+
+# ----------------------------------------------------------------------------------------------
+# constraints: projections and Projected
+# ----------------------------------------------------------------------------------------------
+
+
+def test_project_onto_box_clips_each_coordinate():
+    assert project_onto_box([2.0, -3.0, 0.5], -1.0, 1.0) == [1.0, -1.0, 0.5]
+    assert project_onto_box([2.0, -3.0], [0.0, -math.inf], [1.5, 0.0]) == [1.5, -3.0]
+    with pytest.raises(ValueError, match=r"project_onto_box: empty box, lower\[1\] = 2.0"):
+        project_onto_box([0.0, 0.0], [0.0, 2.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="project_onto_box: lower has 3 entries"):
+        project_onto_box([0.0, 0.0], [0.0, 0.0, 0.0], 1.0)
+    with pytest.raises(TypeError, match="project_onto_box: point must be a sequence"):
+        project_onto_box("ab", 0.0, 1.0)
+
+
+def test_project_onto_ball_and_hyperplane_by_hand():
+    assert project_onto_ball([3.0, 4.0]) == pytest.approx([0.6, 0.8], rel=1e-15)
+    assert project_onto_ball([0.3, -0.4]) == [0.3, -0.4]  # inside: unchanged
+    assert project_onto_ball([4.0, 1.0], radius=2.0, center=[1.0, 1.0]) == [3.0, 1.0]
+    # x + y = 1 from (1, 1): the violation 1 is split equally, (0.5, 0.5).
+    assert project_onto_hyperplane([1.0, 1.0], [1.0, 1.0], 1.0) == [0.5, 0.5]
+    assert project_onto_hyperplane([2.0, 0.0, 5.0], [0.0, 0.0, 2.0], 4.0) == [2.0, 0.0, 2.0]
+    with pytest.raises(ValueError, match="project_onto_ball: radius must be >= 0"):
+        project_onto_ball([1.0], radius=-1.0)
+    with pytest.raises(ValueError, match="project_onto_hyperplane: the normal is zero"):
+        project_onto_hyperplane([1.0, 2.0], [0.0, 0.0], 1.0)
+
+
+def test_projections_are_idempotent_and_no_feasible_point_is_closer():
+    rng = random.Random(0)
+    projections = [
+        lambda z: project_onto_box(z, -1.0, [0.5, 2.0]),
+        lambda z: project_onto_ball(z, 1.5, [0.5, -0.5]),
+        lambda z: project_onto_hyperplane(z, [1.0, 2.0], 1.0),
+    ]
+    for project in projections:
+        for _ in range(200):
+            x = [rng.uniform(-4, 4), rng.uniform(-4, 4)]
+            p = project(x)
+            assert project(p) == pytest.approx(p, abs=1e-12)  # P(P(x)) = P(x): p is feasible
+            # Any other feasible point (the projection of a random point) is no closer to x.
+            q = project([rng.uniform(-4, 4), rng.uniform(-4, 4)])
+            assert math.dist(x, p) <= math.dist(x, q) + 1e-12
+
+
+def test_projected_gradient_descent_by_hand_and_at_the_kkt_point():
+    # min (x - 2)^2 + (y - 1)^2 s.t. x^2 + y^2 <= 1. KKT: 2 (x - 2) + 2 mu x = 0,
+    # 2 (y - 1) + 2 mu y = 0  =>  (x, y) = (2, 1) / (1 + mu), on the circle: 1 + mu = sqrt(5).
+    def f(x, y):
+        return (x - 2) ** 2 + (y - 1) ** 2
+
+    def make(p):
+        return Projected(SGD(p, lr=0.1), lambda z: project_onto_ball(z, 1.0))
+
+    path = minimize(f, (0.0, 0.0), make, 100)
+    # Step 1 by hand: gradient (-4, -2), x - 0.1 g = (0.4, 0.2), inside the disk: unchanged.
+    assert path[1] == pytest.approx((0.4, 0.2), rel=1e-15)
+    # Step 2: gradient (-3.2, -1.6), (0.72, 0.36), |.| = 0.805 still inside; step 3 leaves it.
+    assert path[2] == pytest.approx((0.72, 0.36), rel=1e-15)
+    assert all(math.hypot(*pt) <= 1.0 + 1e-15 for pt in path)
+    kkt = (2 / math.sqrt(5), 1 / math.sqrt(5))
+    assert path[-1] == pytest.approx(kkt, abs=1e-12)
+    # Without the projection, gradient descent goes to the unconstrained minimum (2, 1).
+    assert minimize(f, (0.0, 0.0), lambda p: SGD(p, lr=0.1), 200)[-1] == pytest.approx((2, 1))
+
+
+def test_projected_wraps_an_optimizer_and_checks_its_input():
+    p = [Parameter(3.0), Parameter(-3.0)]
+    opt = Projected(Adam(p, lr=0.1), lambda z: project_onto_box(z, -1.0, 1.0))
+    assert opt.param_groups is opt.optimizer.param_groups and "Projected(Adam" in repr(opt)
+    p[0].grad, p[1].grad = 1.0, 1.0
+    opt.step()
+    assert [q.data for q in p] == [1.0, -1.0]  # Adam stepped 0.1, then the box clipped
+    assert opt.state[p[0]]["step"] == 1 and opt.state_dict()["state"][0]["step"] == 1
+    opt.zero_grad()
+    assert p[0].grad == 0.0
+    with pytest.raises(TypeError, match="Projected: expected an Optimizer"):
+        Projected(p, lambda z: z)
+    with pytest.raises(TypeError, match="Projected: project must be callable"):
+        Projected(SGD(p), None)
+    with pytest.raises(ValueError, match="Projected.step: project returned 1 values for 2"):
+        Projected(SGD(p), lambda z: z[:1]).step()
 
 
 def test_minimize_returns_the_path_and_stops_on_divergence():

@@ -378,6 +378,64 @@ def test_trajectories_bad_input():
         plots.plot_trajectories(lambda x, y: x * y, {"GD": lambda p: GradientDescent(p, 0.1)})
 
 
+def test_double_well_marks_its_global_and_local_minimum_and_saddle():
+    problem = plots.TEST_FUNCTIONS["tilted_double_well"]
+    assert problem.minimum == optim.TEST_FUNCTION_MINIMA["tilted_double_well"]
+    for point in (problem.minimum, *problem.local_minima, problem.marker):
+        x, y = (Value(v) for v in point)
+        assert grad(problem.f(x, y), [x, y]) == (0.0, 0.0)  # all three are stationary
+    assert problem.f(*problem.minimum) < problem.f(*problem.local_minima[0])
+    fig = plots.plot_trajectories(
+        "tilted_double_well", {"GD": lambda p: GradientDescent(p, 0.02)}, steps=5, resolution=40
+    )
+    assert _texts(fig.axes[0])[1:] == ["start", "global minimum", "local minimum", "saddle point"]
+
+
+def test_trajectories_from_several_starts_end_in_different_minima():
+    starts = [(1.8, 1.5), (0.4, 0.2), (-2.2, 1.5)]
+    fig = plots.plot_trajectories(
+        "tilted_double_well",
+        {"GD": lambda p: GradientDescent(p, 0.02)},
+        starts=starts,
+        steps=300,
+        resolution=40,
+    )
+    ax = fig.axes[0]
+    assert ax.get_legend() is None and len(fig.legends) == 1  # below the map, covering no path
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    # One optimizer: the legend names only the start; f=0.5 is the local minimum's value.
+    assert texts[0] == "from (1.8, 1.5): f=0.5 after 300 steps"
+    assert texts[1].startswith("from (0.4, 0.2): f=-7.31")
+    assert texts[2].startswith("from (-2.2, 1.5): f=-7.31")
+    assert texts[3] == "starts"
+    lines = ax.get_lines()
+    for line, start in zip(lines[:3], starts):
+        assert (line.get_xdata()[0], line.get_ydata()[0]) == start
+    assert list(lines[3].get_xdata()) == [1.8, 0.4, -2.2]  # all starts marked
+    _assert_nothing_clipped(fig)
+    # Two optimizers from two starts: four paths, each named by optimizer and start.
+    fig = plots.plot_trajectories(
+        "tilted_double_well",
+        {"a": lambda p: GradientDescent(p, 0.01), "b": lambda p: GradientDescent(p, 0.02)},
+        starts=starts[:2],
+        steps=3,
+        resolution=30,
+    )
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert [t.split(":")[0] for t in texts[:4]] == [
+        "a from (1.8, 1.5)",
+        "b from (1.8, 1.5)",
+        "a from (0.4, 0.2)",
+        "b from (0.4, 0.2)",
+    ]
+    with pytest.raises(ValueError, match="either start or a non-empty list of starts"):
+        plots.plot_trajectories("beale", {"a": lambda p: GradientDescent(p, 0.1)}, starts=[])
+    with pytest.raises(ValueError, match="either start or a non-empty list of starts"):
+        plots.plot_trajectories(
+            "beale", {"a": lambda p: GradientDescent(p, 0.1)}, (0, 0), starts=[(1, 1)]
+        )
+
+
 # ----------------------------------------------------------------------------------------------
 # loss landscape
 # ----------------------------------------------------------------------------------------------

@@ -33,8 +33,11 @@ too.
 Schedules (``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``) change ``param_group['lr']`` of
 any optimizer, with PyTorch's semantics (call ``scheduler.step()`` after ``optimizer.step()``).
 
-The 2-D test functions (``rosenbrock``, ``beale``, ``saddle``, ``ill_conditioned_bowl``) take
-floats or Values, and ``minimize`` runs any optimizer on any function and returns its path.
+The 2-D test functions (``rosenbrock``, ``beale``, ``saddle``, ``ill_conditioned_bowl``,
+``tilted_double_well``) take floats or Values, and ``minimize`` runs any optimizer on any function
+and returns its path. For a constraint x in C, ``Projected(optimizer, project)`` puts the
+parameters back into C after every step (projected gradient descent), with the projections
+``project_onto_box``, ``project_onto_ball`` and ``project_onto_hyperplane``.
 """
 
 from __future__ import annotations
@@ -65,7 +68,12 @@ __all__ = [
     "beale",
     "saddle",
     "ill_conditioned_bowl",
+    "tilted_double_well",
     "TEST_FUNCTION_MINIMA",
+    "project_onto_box",
+    "project_onto_ball",
+    "project_onto_hyperplane",
+    "Projected",
     "minimize",
 ]
 
@@ -1422,12 +1430,198 @@ def ill_conditioned_bowl(x: Any, y: Any) -> Any:
     return 0.5 * (x**2 + 50 * y**2)
 
 
+def tilted_double_well(x: Any, y: Any) -> Any:
+    """x^4 - 3.5 x^2 + 3 x + (y - x/2)^2: two minima of unequal depth, and a saddle between.
+
+    Non-convex, with every stationary point in closed form. The y-term is zero (and smallest)
+    on the line y = x/2, and there the gradient in x is
+
+        df/dx = 4x^3 - 7x + 3 = (x - 1)(2x - 1)(2x + 3),
+
+    so the stationary points are (x, x/2) for x = -3/2, 1/2, 1:
+
+    * (-1.5, -0.75): the **global minimum**, f = -117/16 = -7.3125 (Hessian [[20.5, -1], [-1, 2]]);
+    * (1, 0.5): a **local minimum**, f = 1/2 (Hessian [[5.5, -1], [-1, 2]]), shallow: the
+      barrier to the saddle is only 3/16;
+    * (0.5, 0.25): a **saddle point**, f = 11/16 (Hessian [[-3.5, -1], [-1, 2]]).
+
+    (Hessian: f_xx = 12x^2 - 6.5, f_xy = -1, f_yy = 2.) Which minimum gradient descent reaches
+    depends on the start: a curve through the saddle separates the two basins (roughly x = 1/2
+    near the line y = x/2, bent by the y-term elsewhere). Exact in binary floats at all three
+    points. Works on floats, Values (and NumPy arrays).
+    """
+    return x**4 - 3.5 * x**2 + 3 * x + (y - 0.5 * x) ** 2
+
+
 TEST_FUNCTION_MINIMA: dict[str, tuple[float, float] | None] = {
     "rosenbrock": (1.0, 1.0),
     "beale": (3.0, 0.5),
     "saddle": None,  # no minimum; the stationary point is (0, 0)
     "ill_conditioned_bowl": (0.0, 0.0),
+    "tilted_double_well": (-1.5, -0.75),  # the global one; a local minimum sits at (1, 0.5)
 }
+
+
+# ----------------------------------------------------------------------------------------------
+# Constraints: projections and projected optimizers
+# ----------------------------------------------------------------------------------------------
+
+
+def _check_point(op: str, point: Sequence[float], n: int | None = None) -> list[float]:
+    if isinstance(point, (str, bytes)) or not isinstance(point, Sequence):
+        raise TypeError(f"{op}: point must be a sequence of numbers, got {point!r}")
+    values = [_check_number(op, f"point[{i}]", v) for i, v in enumerate(point)]
+    if n is not None and len(values) != n:
+        raise ValueError(f"{op}: point has {len(values)} coordinates, the set has {n}")
+    return values
+
+
+def _check_vector(op: str, name: str, value: object, n: int) -> list[float]:
+    """A number (the same for every coordinate) or a sequence of n numbers."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return [float(value)] * n
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{op}: {name} must be a number or a sequence of numbers, got {value!r}")
+    if len(value) != n:
+        raise ValueError(f"{op}: {name} has {len(value)} entries, the point has {n}")
+    return [_check_number(op, f"{name}[{i}]", v) for i, v in enumerate(value)]
+
+
+def project_onto_box(point: Sequence[float], lower: Any, upper: Any) -> list[float]:
+    """The closest point of the box {x : lower <= x <= upper} to ``point``: clip each coordinate.
+
+    The box is a product of intervals, so the Euclidean projection splits coordinate by
+    coordinate: P(x)_i = min(max(x_i, lower_i), upper_i). ``lower`` / ``upper`` are numbers (the
+    same bound for every coordinate) or sequences; -math.inf / math.inf leave a side open.
+
+    Raises:
+        ValueError: a lower bound above its upper bound (the box is empty), or lengths differ.
+    """
+    x = _check_point("project_onto_box", point)
+    lo = _check_vector("project_onto_box", "lower", lower, len(x))
+    hi = _check_vector("project_onto_box", "upper", upper, len(x))
+    for i, (a, b) in enumerate(zip(lo, hi)):
+        if not a <= b:
+            raise ValueError(f"project_onto_box: empty box, lower[{i}] = {a} > upper[{i}] = {b}")
+    return [min(max(xi, a), b) for xi, a, b in zip(x, lo, hi)]
+
+
+def project_onto_ball(
+    point: Sequence[float], radius: float = 1.0, center: Sequence[float] | None = None
+) -> list[float]:
+    """The closest point of the ball {x : |x - c| <= r} to ``point``.
+
+    Inside the ball a point is its own projection; outside, move it along the ray from the
+    centre onto the sphere: P(x) = c + r (x - c) / |x - c|.
+
+    Raises:
+        ValueError: a negative radius; a center of another length.
+    """
+    x = _check_point("project_onto_ball", point)
+    if not _check_number("project_onto_ball", "radius", radius) >= 0.0:
+        raise ValueError(f"project_onto_ball: radius must be >= 0, got {radius!r}")
+    c = (
+        [0.0] * len(x)
+        if center is None
+        else _check_vector("project_onto_ball", "center", center, len(x))
+    )
+    offset = [xi - ci for xi, ci in zip(x, c)]
+    distance = math.sqrt(_dot(offset, offset))
+    if distance <= radius:
+        return x
+    return [ci + radius * oi / distance for ci, oi in zip(c, offset)]
+
+
+def project_onto_hyperplane(
+    point: Sequence[float], normal: Sequence[float], offset: float
+) -> list[float]:
+    """The closest point of the hyperplane {x : a . x = b} to ``point`` (a = normal, b = offset).
+
+    Remove the component of the violation along a: P(x) = x - (a . x - b) / (a . a) * a. For
+    the line x + y = 1, normal = (1, 1) and offset = 1.
+
+    Raises:
+        ValueError: a zero normal (no hyperplane), or lengths differ.
+    """
+    x = _check_point("project_onto_hyperplane", point)
+    a = _check_vector("project_onto_hyperplane", "normal", normal, len(x))
+    b = _check_number("project_onto_hyperplane", "offset", offset)
+    aa = _dot(a, a)
+    if aa == 0.0:
+        raise ValueError("project_onto_hyperplane: the normal is zero, so there is no hyperplane")
+    violation = (_dot(a, x) - b) / aa
+    return [xi - violation * ai for xi, ai in zip(x, a)]
+
+
+class Projected:
+    r"""Wrap an optimizer so that after every step its parameters are projected onto a set C.
+
+    With gradient descent inside this is **projected gradient descent** for min f(x) s.t. x in C::
+
+        x <- P_C(x - lr * grad f(x)),      P_C(z) = the point of C closest to z
+
+    Every point after the first step is feasible. When C is convex and closed, a fixed point
+    x* = P_C(x* - lr grad f(x*)) satisfies the KKT conditions: -grad f(x*) points out of C
+    (it is a non-negative combination of the normals of the active constraints), so no
+    feasible direction goes downhill. Works with any first-order optimizer (momentum, Adam...);
+    L-BFGS and Newton would be projected only after a whole ``step()``, which is not a proper
+    constrained method (that is L-BFGS-B's job).
+
+    Args:
+        optimizer: the optimizer doing the unconstrained step.
+        project: maps the list of parameter values (floats, in the optimizer's order) to the
+            projected values, e.g. ``lambda x: project_onto_ball(x, 1.0)``.
+
+    ``zero_grad``, ``param_groups``, ``state`` and ``state_dict`` are the wrapped optimizer's, so a
+    learning-rate schedule or ``fit`` can drive it as usual.
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, project: Callable[[list[float]], Sequence[float]]
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"Projected: expected an Optimizer, got {type(optimizer).__name__!r}")
+        if not callable(project):
+            raise TypeError(f"Projected: project must be callable, got {project!r}")
+        self.optimizer = optimizer
+        self.project = project
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        return self.optimizer.param_groups
+
+    @property
+    def state(self) -> dict[Value, dict[str, Any]]:
+        return self.optimizer.state
+
+    def zero_grad(self) -> None:
+        """Zero the wrapped optimizer's gradients."""
+        self.optimizer.zero_grad()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The wrapped optimizer's ``state_dict``."""
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the wrapped optimizer's state."""
+        self.optimizer.load_state_dict(state_dict)
+
+    def step(self, closure: Closure | None = None) -> Any:
+        """One step of the wrapped optimizer, then x <- P(x); returns the closure's loss."""
+        loss = self.optimizer.step(closure)
+        params = self.optimizer._params()
+        projected = list(self.project([p.data for p in params]))
+        if len(projected) != len(params):
+            raise ValueError(
+                f"Projected.step: project returned {len(projected)} values for "
+                f"{len(params)} parameters"
+            )
+        for p, value in zip(params, projected):
+            p.data = _check_number("Projected.step", "a projected value", value)
+        return loss
+
+    def __repr__(self) -> str:
+        return f"Projected({self.optimizer!r})"
 
 
 def minimize(

@@ -478,8 +478,8 @@ class Problem2D:
     """A 2-D function with the window to draw it in, a start point and its known minimum.
 
     ``f`` works on floats and on Values (and on NumPy arrays, for the contour map).
-    ``minimum`` is None when there is none (the saddle); ``marker`` then names the point
-    to mark instead.
+    ``minimum`` is None when there is none (the saddle); ``marker`` names a saddle point to
+    mark (with or without a minimum). ``local_minima`` are the other, non-global minima.
     """
 
     name: str
@@ -489,9 +489,10 @@ class Problem2D:
     start: tuple[float, float]
     minimum: tuple[float, float] | None
     marker: tuple[float, float] | None = None
+    local_minima: tuple[tuple[float, float], ...] = ()
 
 
-# optim's four test functions with a window that shows their character and a start point from which
+# optim's test functions, each with a window that shows their character and a start point from which
 # the first-order methods visibly differ (Rosenbrock's is the textbook (-1.2, 1)). Minima from
 # ``optim.TEST_FUNCTION_MINIMA``.
 _MINIMA = optim.TEST_FUNCTION_MINIMA
@@ -518,6 +519,16 @@ TEST_FUNCTIONS: dict[str, Problem2D] = {
         (-1.0, 1.0),
         (-1.8, 0.6),
         _MINIMA["ill_conditioned_bowl"],
+    ),
+    "tilted_double_well": Problem2D(
+        "tilted double well $x^4 - 3.5x^2 + 3x + (y - x/2)^2$",
+        optim.tilted_double_well,
+        (-2.5, 2.2),
+        (-2.0, 2.0),
+        (1.8, 1.5),
+        _MINIMA["tilted_double_well"],
+        marker=(0.5, 0.25),
+        local_minima=((1.0, 0.5),),
     ),
 }
 
@@ -640,6 +651,13 @@ def _grid_values(func: Callable[[Any, Any], Any], gx: np.ndarray, gy: np.ndarray
     return np.asarray([float(func(a, b)) for a, b in zip(gx.ravel(), gy.ravel())]).reshape(gx.shape)
 
 
+def _path_name(name: str, start: tuple[float, float], n_starts: int, n_optimizers: int) -> str:
+    if n_starts == 1:
+        return name
+    where = f"from ({start[0]:g}, {start[1]:g})"
+    return where if n_optimizers == 1 else f"{name} {where}"
+
+
 def plot_trajectories(
     f: Callable[[Any, Any], Any] | str | Problem2D,
     optimizers: Mapping[str, Callable[[list[Parameter]], Any]],
@@ -650,6 +668,7 @@ def plot_trajectories(
     ylim: tuple[float, float] | None = None,
     minimum: tuple[float, float] | None = None,
     stop_below: float | None = None,
+    starts: Sequence[tuple[float, float]] | None = None,
     levels: int = 30,
     resolution: int = 300,
     ax: Axes | None = None,
@@ -660,11 +679,15 @@ def plot_trajectories(
 
     Args:
         f: a function of (x, y) working on floats and Values, or a name in ``TEST_FUNCTIONS``
-            (``"rosenbrock"``, ``"beale"``, ``"saddle"``, ``"ill_conditioned_bowl"``) or a
-            ``Problem2D``; the names bring their own window, start and minimum.
+            (``"rosenbrock"``, ``"beale"``, ``"saddle"``, ``"ill_conditioned_bowl"``,
+            ``"tilted_double_well"``) or a ``Problem2D``; the names bring their own window,
+            start and minima.
         optimizers: legend name -> factory, e.g. ``{"Adam": lambda p: optim.Adam(p, lr=0.1)}``.
         start: the common start point (default: the problem's).
         steps: optimizer steps per path (see ``optimizer_path``; ``stop_below`` stops early).
+        starts: several start points instead of one (e.g. to see which minimum each start
+            reaches on a non-convex function): every optimizer runs from each, and the legend
+            names the start (``name from (x, y): ...``).
         xlim, ylim, minimum: the window and the point marked with a star (default: the problem's,
             or the range of the paths for a custom function).
         levels: number of contour levels. Where f is positive on the window they are log-spaced,
@@ -676,11 +699,20 @@ def plot_trajectories(
         raise ValueError("plot_trajectories: give at least one optimizer (name -> factory)")
     problem = _resolve_problem(f)
     func: Callable[[Any, Any], Any] = problem.f if problem is not None else f  # type: ignore[assignment]
-    start = start if start is not None else (problem.start if problem else None)
-    if start is None:
-        raise ValueError("plot_trajectories: give a start point for a custom function")
+    if starts is not None:
+        starts = [(float(s[0]), float(s[1])) for s in starts]
+        if not starts or start is not None:
+            raise ValueError("plot_trajectories: give either start or a non-empty list of starts")
+    else:
+        start = start if start is not None else (problem.start if problem else None)
+        if start is None:
+            raise ValueError("plot_trajectories: give a start point for a custom function")
+        starts = [start]
     paths = {
-        name: optimizer_path(func, factory, start, steps, stop_below=stop_below)
+        _path_name(name, s, len(starts), len(optimizers)): optimizer_path(
+            func, factory, s, steps, stop_below=stop_below
+        )
+        for s in starts
         for name, factory in optimizers.items()
     }
 
@@ -701,7 +733,7 @@ def plot_trajectories(
 
     gx, gy = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
     z = _grid_values(func, gx, gy)
-    fig, ax = _figure_and_axes(ax, figsize=(7.5, 6.0))
+    fig, ax = _figure_and_axes(ax, figsize=(7.5, 6.0 if len(starts) == 1 else 8.0))
     if z.min() >= 0:
         positive = z[z > 0]
         top = float(positive.max()) if positive.size else 1.0
@@ -736,17 +768,36 @@ def plot_trajectories(
             alpha=0.9,
             label=f"{name}: f={r.losses[-1]:.3g} after {r.steps} steps{note}",
         )
-    ax.plot(*start, "o", color="white", mec="k", ms=9, zorder=5, label="start")
+    ax.plot(
+        [s[0] for s in starts],
+        [s[1] for s in starts],
+        "o",
+        color="white",
+        mec="k",
+        ms=9,
+        ls="none",
+        zorder=5,
+        label="start" if len(starts) == 1 else "starts",
+    )
     if minimum is not None:
-        ax.plot(*minimum, "*", color="gold", mec="k", ms=16, zorder=5, label="minimum")
-    elif problem is not None and problem.marker is not None:
+        label = "global minimum" if problem is not None and problem.local_minima else "minimum"
+        ax.plot(*minimum, "*", color="gold", mec="k", ms=16, zorder=5, label=label)
+    if problem is not None and problem.local_minima:
+        lx, ly = zip(*problem.local_minima)
+        ax.plot(
+            lx, ly, "*", color="silver", mec="k", ms=13, ls="none", zorder=5, label="local minimum"
+        )
+    if problem is not None and problem.marker is not None:
         ax.plot(*problem.marker, "X", color="white", mec="k", ms=10, zorder=5, label="saddle point")
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(title if title is not None else (problem.name if problem else "optimizer paths"))
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    if len(starts) == 1:
+        ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    else:  # many paths: a legend inside would cover some of them
+        fig.legend(loc="outside lower center", ncol=2, fontsize=8)
     return _finish(fig, path)
 
 
