@@ -1,5 +1,7 @@
 """The command line: ``python -m tinygrad_edu demo`` (also installed as ``tinygrad-edu``).
 
+``bench`` measures speed and memory (see ``tinygrad_edu.bench``).
+
 ``demo`` runs the course's example end to end in a few seconds: a 2-layer ReLU regressor
 (``MLP(1, [16, 1])``, 49 parameters) fitted with MSE to noisy samples of y = sin(2x) + 0.3x, with a
 train/validation/test split, mini-batches and a chosen optimizer. It prints the final mean squared
@@ -141,6 +143,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the figures, created if missing (default: ./tinygrad_edu_demo)",
     )
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    bench = commands.add_parser(
+        "bench",
+        help="time and measure the engine against micrograd and a pure-float floor",
+        description=(
+            "Speed and memory benchmarks, each in this one process: micrograd's moons training "
+            "step with tinygrad_edu, with micrograd 0.1.0 (if installed: pip install "
+            "'tinygrad_edu[bench]') and with plain floats and a hand-written backward (the floor); "
+            "a 1,000,000-op chain, forward vs backward; bytes per graph node and a check that "
+            "dropping a loss frees its graph. Prints medians and ratios."
+        ),
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="small sizes and few repeats: runs in a few seconds"
+    )
+    bench.add_argument("--json", action="store_true", help="print the numbers as JSON instead")
+    bench.add_argument(
+        "--only",
+        choices=("moons", "chain", "memory"),
+        action="append",
+        help="run only this workload (repeat the flag for several; default: all)",
+    )
     return parser
 
 
@@ -280,7 +304,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command == "bench":
+        return run_bench(args)
     return run_demo(args)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """``bench``: run the benchmarks and print the table (or JSON)."""
+    import json
+
+    from . import bench
+
+    config = bench.QUICK if args.quick else bench.FULL
+    report = bench.run(config, args.only or bench.WORKLOADS)
+    print(json.dumps(report, indent=2) if args.json else bench.format_report(report))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,554 @@
+"""Benchmarks behind ``python -m tinygrad_edu bench``: speed and memory, measured in one process.
+
+Workloads:
+
+* ``moons``: one training step of micrograd's demo (100 points of ``make_moons``,
+  ``MLP(2, [16, 16, 1])``, hinge loss + 1e-4 L2, forward, backward and an SGD update), timed three
+  ways in the same run: with this package, with micrograd 0.1.0 (when it is installed: ``pip install
+  "tinygrad_edu[bench]"``) and with plain Python floats and a hand-written backward pass
+  (:class:`FloatMLP`, the practical floor for scalar Python code). Python's garbage collector stays
+  on, as users have it. All three start from the same weights and report the same loss.
+* ``chain``: build and back-propagate a chain of 1,000,000 ops, ``y <- tanh(1.0001 * y)`` repeated
+  (depth 1,000,000; the constants hang off the side), timing the forward construction and
+  ``backward()`` separately.
+* ``memory``: bytes per graph node (``tracemalloc``, counted while the graph is built) for the chain
+  and for the moons step's graph, and two checks: dropping a loss frees its graph by reference
+  counting alone (a weak reference dies with the garbage collector off), and building and dropping
+  a graph leaves nothing for the cyclic collector (``gc.collect()`` finds 0 unreachable objects).
+
+Timings are medians of several repeats; compare ratios measured in one run, never absolute times
+across machines.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import operator
+import random
+import statistics
+import time
+import tracemalloc
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import data, nn
+from .engine import Value, topological_order
+
+__all__ = [
+    "BenchConfig",
+    "FloatMLP",
+    "QUICK",
+    "FULL",
+    "run",
+    "format_report",
+    "moons_problem",
+    "build_chain",
+    "time_median",
+    "time_interleaved",
+]
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Sizes and repeats of one benchmark run."""
+
+    moons_points: int = 100
+    rounds: int = 5  # each round times micrograd once and the other two `per_round` times
+    per_round: int = 3
+    chain_ops: int = 1_000_000
+    chain_repeats: int = 3
+    memory_chain_ops: int = (
+        100_000  # tracemalloc slows allocation; bytes per node do not depend on n
+    )
+    seed: int = 0
+
+
+FULL = BenchConfig()
+QUICK = BenchConfig(
+    moons_points=20,
+    rounds=1,
+    chain_ops=20_000,
+    chain_repeats=1,
+    memory_chain_ops=5_000,
+)
+
+L2_WEIGHT = 1e-4  # micrograd's demo: alpha = 1e-4
+LEARNING_RATE = 0.1
+LAYER_SIZES = (16, 16, 1)
+
+
+def time_median(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` in seconds over ``repeats`` calls, after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    return time_interleaved({"fn": (fn, repeats)}, rounds=1)["fn"]
+
+
+def time_interleaved(
+    fns: dict[str, tuple[Callable[[], object], int]], rounds: int
+) -> dict[str, float]:
+    """Median seconds per call of each function, timed in turns.
+
+    ``fns`` maps a name to ``(function, calls per round)``. Every round calls each function its
+    number of times, one after the other, so a change in the machine's load during the run slows
+    all of them alike and their ratios stay meaningful.
+    """
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, (fn, calls) in fns.items():
+            for _ in range(calls):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# The moons step, three ways
+# ----------------------------------------------------------------------------------------------
+
+
+def moons_problem(n_points: int = 100, seed: int = 0) -> tuple[list[list[float]], list[int]]:
+    """micrograd's demo data: ``make_moons(n, noise=0.1)`` with labels mapped to -1 / +1."""
+    X, y = data.make_moons(n_points, noise=0.1, seed=seed)
+    return [list(map(float, x)) for x in X], [2 * int(label) - 1 for label in y]
+
+
+def _engine_step(
+    model: nn.MLP, params: list[Any], X: Sequence[Sequence[float]], ys: Sequence[int]
+) -> float:
+    """One step with this package: forward, backward, SGD update; returns the loss before it."""
+    scores = model.forward_batch(X)
+    loss = nn.hinge_loss(scores, ys) + nn.l2_penalty(params, L2_WEIGHT)
+    model.zero_grad()
+    loss.backward()
+    for p in params:
+        p.data -= LEARNING_RATE * p.grad
+    return loss.data
+
+
+class FloatMLP:
+    """The moons model in plain Python floats with a hand-written backward pass.
+
+    The floor for scalar Python code: no graph, no objects per operation. For a ReLU network
+    ``a_l = relu(W_l a_{l-1} + b_l)`` (identity at the output) and the loss
+    ``J = (1/n) sum_i relu(1 - y_i s_i) + alpha sum_w w^2``, backpropagation by hand is
+
+        dJ/ds_i = -y_i / n  if 1 - y_i s_i > 0, else 0
+        dJ/dz_l = dJ/da_l * [z_l > 0]          (identity at the output: dJ/dz = dJ/da)
+        dJ/dW_l += dJ/dz_l a_{l-1}^T,   dJ/db_l += dJ/dz_l,   dJ/da_{l-1} = W_l^T dJ/dz_l
+
+    plus ``2 alpha w`` for every weight and bias. Every sample is back-propagated (its gradient is
+    zero when its margin is met), as the engine does.
+    """
+
+    def __init__(self, weights: list[list[list[float]]], biases: list[list[float]]) -> None:
+        self.weights = weights  # weights[l][j][k]: layer l, neuron j, input k
+        self.biases = biases
+
+    @classmethod
+    def from_model(cls, model: nn.MLP) -> FloatMLP:
+        """Copy the weights of an ``nn.MLP`` (layers of neurons with ``w`` and ``b``)."""
+        weights = [[[w.data for w in n.w] for n in layer.neurons] for layer in model.layers]
+        biases = [[n.b.data for n in layer.neurons] for layer in model.layers]
+        return cls(weights, biases)
+
+    def parameters(self) -> list[float]:
+        """All weights and biases in ``nn.MLP``'s order (per neuron: its weights, then its bias)."""
+        return [
+            x
+            for rows, bs in zip(self.weights, self.biases)
+            for row, b in zip(rows, bs)
+            for x in (*row, b)
+        ]
+
+    def loss_and_grads(
+        self, X: Sequence[Sequence[float]], ys: Sequence[int]
+    ) -> tuple[float, list[list[list[float]]], list[list[float]]]:
+        """The loss and its gradient with respect to every weight and bias."""
+        weights, biases = self.weights, self.biases
+        last = len(weights) - 1
+        grad_w = [[[0.0] * len(row) for row in rows] for rows in weights]
+        grad_b = [[0.0] * len(bs) for bs in biases]
+        n = len(X)
+        loss = 0.0
+        for x, y in zip(X, ys):
+            activations = [list(x)]
+            a: list[float] = activations[0]
+            for layer, (rows, bs) in enumerate(zip(weights, biases)):
+                z = [sum(map(operator.mul, row, a)) + b for row, b in zip(rows, bs)]
+                a = z if layer == last else [zj if zj > 0.0 else 0.0 for zj in z]
+                activations.append(a)
+            margin = 1.0 - y * a[0]
+            if margin > 0.0:
+                loss += margin / n
+            delta = [-y / n if margin > 0.0 else 0.0]  # dJ/dz at the output
+            for layer in range(last, -1, -1):
+                rows, a_in = weights[layer], activations[layer]
+                for j, d in enumerate(delta):
+                    grad_b[layer][j] += d
+                    g_row = grad_w[layer][j]
+                    for k, ak in enumerate(a_in):
+                        g_row[k] += d * ak
+                if layer:  # dJ/dz of the layer below: W^T delta, through the ReLU
+                    delta = [
+                        sum(rows[j][k] * d for j, d in enumerate(delta)) if a_in[k] > 0.0 else 0.0
+                        for k in range(len(a_in))
+                    ]
+        penalty = 0.0
+        for rows, bs, g_rows, g_bs in zip(weights, biases, grad_w, grad_b):
+            for row, g_row in zip(rows, g_rows):
+                for k, w in enumerate(row):
+                    penalty += w * w
+                    g_row[k] += 2.0 * L2_WEIGHT * w
+            for j, b in enumerate(bs):
+                penalty += b * b
+                g_bs[j] += 2.0 * L2_WEIGHT * b
+        return loss + L2_WEIGHT * penalty, grad_w, grad_b
+
+    def step(self, X: Sequence[Sequence[float]], ys: Sequence[int]) -> float:
+        """One SGD step; returns the loss before it."""
+        loss, grad_w, grad_b = self.loss_and_grads(X, ys)
+        for rows, g_rows in zip(self.weights, grad_w):
+            for row, g_row in zip(rows, g_rows):
+                for k, g in enumerate(g_row):
+                    row[k] -= LEARNING_RATE * g
+        for bs, g_bs in zip(self.biases, grad_b):
+            for j, g in enumerate(g_bs):
+                bs[j] -= LEARNING_RATE * g
+        return loss
+
+
+def _micrograd() -> Any | None:
+    """micrograd's ``engine`` and ``nn`` modules, or None when it is not installed."""
+    try:
+        return (
+            importlib.import_module("micrograd.engine"),
+            importlib.import_module("micrograd.nn"),
+        )
+    except ImportError:
+        return None
+
+
+def _micrograd_step_fn(
+    model: nn.MLP, X: Sequence[Sequence[float]], ys: Sequence[int]
+) -> Callable[[], float] | None:
+    """micrograd's demo step (its own code, as in its demo.ipynb) from ``model``'s weights."""
+    modules = _micrograd()
+    if modules is None:
+        return None
+    engine, mg_nn = modules
+    mg_model = mg_nn.MLP(len(X[0]), list(LAYER_SIZES))
+    mg_params = mg_model.parameters()
+    ours = model.parameters()
+    if len(mg_params) != len(ours):  # pragma: no cover - a different micrograd
+        raise RuntimeError(
+            f"bench: micrograd model has {len(mg_params)} parameters, not {len(ours)}"
+        )
+    for theirs, mine in zip(mg_params, ours):
+        theirs.data = mine.data
+
+    def step() -> float:
+        inputs = [list(map(engine.Value, x)) for x in X]
+        scores = list(map(mg_model, inputs))
+        losses = [(1 + -y * s).relu() for y, s in zip(ys, scores)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = L2_WEIGHT * sum(p * p for p in mg_params)
+        total = data_loss + reg_loss
+        mg_model.zero_grad()
+        total.backward()
+        for p in mg_params:
+            p.data -= LEARNING_RATE * p.grad
+        return float(total.data)
+
+    return step
+
+
+def bench_moons(config: BenchConfig) -> dict[str, Any]:
+    """Seconds per step of the moons demo: this package, micrograd (if installed), float floor."""
+    X, ys = moons_problem(config.moons_points, config.seed)
+    results: dict[str, Any] = {"points": len(X), "layers": [2, *LAYER_SIZES]}
+
+    model = nn.MLP(2, list(LAYER_SIZES), seed=config.seed)
+    floor = FloatMLP.from_model(model)
+    mg_step = _micrograd_step_fn(model, X, ys)
+    params = model.parameters()
+    first_loss = {"tinygrad_edu": _engine_step(model, params, X, ys), "floor": floor.step(X, ys)}
+    fns: dict[str, tuple[Callable[[], object], int]] = {
+        "tinygrad_edu": (lambda: _engine_step(model, params, X, ys), config.per_round),
+        "floor": (lambda: floor.step(X, ys), config.per_round),
+    }
+    if mg_step is not None:
+        first_loss["micrograd"] = mg_step()
+        fns["micrograd"] = (mg_step, 1)  # about a second per step: once per round
+    medians = time_interleaved(fns, config.rounds)
+    results["tinygrad_edu_s"] = medians["tinygrad_edu"]
+    results["floor_s"] = medians["floor"]
+    results["micrograd_s"] = medians.get("micrograd")
+    results["first_loss"] = first_loss
+    results["ratio_floor"] = results["tinygrad_edu_s"] / results["floor_s"]
+    if results["micrograd_s"] is not None:
+        results["speedup_micrograd"] = results["micrograd_s"] / results["tinygrad_edu_s"]
+    else:
+        results["speedup_micrograd"] = None
+    return results
+
+
+# ----------------------------------------------------------------------------------------------
+# The chain
+# ----------------------------------------------------------------------------------------------
+
+
+def build_chain(n_ops: int, start: float = 0.5) -> tuple[Value, Value]:
+    """``y <- tanh(1.0001 * y)`` until ``n_ops`` ops are chained; returns (leaf, output).
+
+    Depth ``n_ops``: each op uses the previous result, so backward() must walk all of it. Each
+    multiplication also makes a constant leaf for 1.0001 (as ``y * 1.0001`` does), so the graph
+    holds ``n_ops + n_ops // 2 + 1`` Values for even ``n_ops``.
+    """
+    x = Value(start, label="x")
+    y = x
+    for i in range(n_ops):
+        y = y * 1.0001 if i % 2 == 0 else y.tanh()
+    return x, y
+
+
+def bench_chain(config: BenchConfig) -> dict[str, Any]:
+    """Forward construction vs backward() of the chain, medians of ``chain_repeats`` builds."""
+    forward, backward = [], []
+    nodes = 0
+    for _ in range(config.chain_repeats):
+        start = time.perf_counter()
+        x, y = build_chain(config.chain_ops)
+        forward.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        y.backward()
+        backward.append(time.perf_counter() - start)
+        nodes = config.chain_ops + config.chain_ops // 2 + 1
+        del x, y
+    f, b = statistics.median(forward), statistics.median(backward)
+    return {
+        "ops": config.chain_ops,
+        "values": nodes,
+        "forward_s": f,
+        "backward_s": b,
+        "backward_over_forward": b / f,
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Memory
+# ----------------------------------------------------------------------------------------------
+
+
+def _bytes_per_node(
+    build: Callable[[], Any], count: Callable[[Any], int]
+) -> tuple[float, int, int]:
+    """(bytes per node, nodes, bytes) allocated by ``build()``, as seen by tracemalloc."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        root = build()
+        allocated = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    nodes = count(root)
+    return allocated / nodes, nodes, allocated
+
+
+def _micrograd_node_count(root: Any) -> int:
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        v = stack.pop()
+        if id(v) not in seen:
+            seen.add(id(v))
+            stack.extend(v._prev)
+    return len(seen)
+
+
+def _frees_by_refcount(build: Callable[[], Any]) -> tuple[bool, int]:
+    """(graph freed by reference counting alone, objects left for the cyclic collector)."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        root = build()
+        probe = weakref.ref(root.parents[0])  # an interior node, held only by the graph
+        del root
+        freed = probe() is None
+        leftover = gc.collect()  # unreachable objects found: 0 unless the graph had cycles
+    finally:
+        if was_enabled:
+            gc.enable()
+    return freed, leftover
+
+
+def bench_memory(config: BenchConfig) -> dict[str, Any]:
+    """Bytes per node of the chain and of the moons graph; frees-by-refcount and cycle checks."""
+    X, ys = moons_problem(config.moons_points, config.seed)
+    model = nn.MLP(2, list(LAYER_SIZES), seed=config.seed)
+    params = model.parameters()
+
+    def moons_loss() -> Value:
+        return nn.hinge_loss(model.forward_batch(X), ys) + nn.l2_penalty(params, L2_WEIGHT)
+
+    def count(root: Value) -> int:
+        return len(topological_order(root))
+
+    chain_bpn, chain_nodes, _ = _bytes_per_node(
+        lambda: build_chain(config.memory_chain_ops)[1], count
+    )
+    moons_bpn, moons_nodes, moons_bytes = _bytes_per_node(moons_loss, count)
+    edges = sum(len(v.parents) for v in topological_order(moons_loss()))
+    freed, leftover = _frees_by_refcount(moons_loss)
+    results: dict[str, Any] = {
+        "chain_bytes_per_node": chain_bpn,
+        "chain_nodes": chain_nodes,
+        "moons_bytes_per_node": moons_bpn,
+        "moons_nodes": moons_nodes,
+        "moons_edges": edges,
+        "moons_bytes": moons_bytes,
+        "freed_by_refcount": freed,
+        "cycle_objects": leftover,
+        "micrograd": None,
+    }
+    modules = _micrograd()
+    if modules is not None:
+        engine, mg_nn = modules
+        random.seed(config.seed)  # micrograd initialises its weights from the global generator
+        mg_model = mg_nn.MLP(2, list(LAYER_SIZES))
+        mg_params = mg_model.parameters()
+
+        def mg_loss() -> Any:
+            scores = [mg_model(list(map(engine.Value, x))) for x in X]
+            losses = [(1 + -y * s).relu() for y, s in zip(ys, scores)]
+            return sum(losses) * (1.0 / len(losses)) + L2_WEIGHT * sum(p * p for p in mg_params)
+
+        bpn, nodes, total = _bytes_per_node(mg_loss, _micrograd_node_count)
+        was_enabled = gc.isenabled()
+        gc.collect()
+        gc.disable()
+        try:
+            mg_loss()
+            mg_cycles = gc.collect()
+        finally:
+            if was_enabled:
+                gc.enable()
+        results["micrograd"] = {
+            "moons_bytes_per_node": bpn,
+            "moons_nodes": nodes,
+            "moons_bytes": total,
+            "cycle_objects": mg_cycles,
+        }
+    return results
+
+
+# ----------------------------------------------------------------------------------------------
+# The command
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """Everything one run measured (``asdict`` gives the ``--json`` output)."""
+
+    config: dict[str, Any]
+    moons: dict[str, Any] = field(default_factory=dict)
+    chain: dict[str, Any] = field(default_factory=dict)
+    memory: dict[str, Any] = field(default_factory=dict)
+
+
+WORKLOADS = ("moons", "chain", "memory")
+
+
+def run(config: BenchConfig = FULL, workloads: Sequence[str] = WORKLOADS) -> dict[str, Any]:
+    """Run the chosen workloads; returns the numbers as plain dicts (JSON-serialisable)."""
+    unknown = [w for w in workloads if w not in WORKLOADS]
+    if unknown:
+        raise ValueError(f"bench: unknown workload {unknown[0]!r}; choose from {WORKLOADS}")
+    report = Report(config=asdict(config))
+    if "moons" in workloads:
+        report.moons = bench_moons(config)
+    if "chain" in workloads:
+        report.chain = bench_chain(config)
+    if "memory" in workloads:
+        report.memory = bench_memory(config)
+    return asdict(report)
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1e3:.1f} ms"
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The human-readable table printed by ``python -m tinygrad_edu bench``."""
+    lines: list[str] = []
+    if report["config"] != asdict(FULL):
+        lines += ["(not the full-size run: the targets below are set for the full run)", ""]
+    moons = report.get("moons") or {}
+    if moons:
+        lines += [
+            f"moons step ({moons['points']} points, MLP {moons['layers']}, hinge + L2, "
+            "SGD; gc on; median)",
+            f"  {'implementation':<16}{'time/step':>12}{'vs tinygrad_edu':>18}{'first loss':>14}",
+        ]
+        ours = moons["tinygrad_edu_s"]
+        rows = [("tinygrad_edu", ours), ("micrograd 0.1.0", moons["micrograd_s"])]
+        rows.append(("pure floats", moons["floor_s"]))
+        keys = {
+            "tinygrad_edu": "tinygrad_edu",
+            "micrograd 0.1.0": "micrograd",
+            "pure floats": "floor",
+        }
+        for name, seconds in rows:
+            loss = moons["first_loss"].get(keys[name])
+            ratio = "-" if seconds is None else f"{seconds / ours:.2f}x"
+            shown = "not installed" if seconds is None else _ms(seconds)
+            loss_text = "-" if loss is None else f"{loss:.6f}"
+            lines.append(f"  {name:<16}{shown:>12}{ratio:>18}{loss_text:>14}")
+        if moons["speedup_micrograd"] is not None:
+            lines.append(
+                f"  micrograd / tinygrad_edu = {moons['speedup_micrograd']:.1f}x (target >= 30x)"
+            )
+        else:
+            lines.append("  micrograd not installed: pip install 'tinygrad_edu[bench]' to compare")
+        lines.append(f"  tinygrad_edu / floor = {moons['ratio_floor']:.2f}x (target <= 6x)")
+    chain = report.get("chain") or {}
+    if chain:
+        lines += [
+            "",
+            f"chain ({chain['ops']:,} ops y <- tanh(1.0001 y), {chain['values']:,} Values; median)",
+            f"  forward  {chain['forward_s']:.2f} s",
+            f"  backward {chain['backward_s']:.2f} s",
+            f"  backward / forward = {chain['backward_over_forward']:.2f} (target <= 1)",
+        ]
+    memory = report.get("memory") or {}
+    if memory:
+        lines += [
+            "",
+            "memory (tracemalloc, while the graph is built)",
+            f"  chain: {memory['chain_bytes_per_node']:.0f} bytes/node "
+            f"({memory['chain_nodes']:,} nodes) (target <= 200)",
+            f"  moons graph: {memory['moons_bytes_per_node']:.0f} bytes/node, "
+            f"{memory['moons_nodes']:,} nodes, {memory['moons_edges']:,} edges, "
+            f"{memory['moons_bytes'] / 1e6:.2f} MB",
+        ]
+        mg = memory.get("micrograd")
+        if mg:
+            lines.append(
+                f"  micrograd moons graph: {mg['moons_bytes_per_node']:.0f} bytes/node, "
+                f"{mg['moons_nodes']:,} nodes, {mg['moons_bytes'] / 1e6:.2f} MB "
+                f"({mg['moons_bytes'] / memory['moons_bytes']:.1f}x ours); "
+                f"objects in cycles: {mg['cycle_objects']:,}"
+            )
+        lines.append(
+            f"  dropping the loss frees its graph by reference counting: "
+            f"{'yes' if memory['freed_by_refcount'] else 'NO'}; "
+            f"objects in reference cycles: {memory['cycle_objects']}"
+        )
+    return "\n".join(lines)
