@@ -36,6 +36,7 @@ from tinygrad_edu.optim import (
     project_onto_ball,
     project_onto_box,
     project_onto_hyperplane,
+    ridge_regression,
     rosenbrock,
     saddle,
     tilted_double_well,
@@ -1165,3 +1166,82 @@ def test_schedules_match_torch(name):
     ours_lrs = lr_sequence(lambda o: getattr(ours, name)(o, **kwargs), 40)
     for epoch, lr in TORCH_LRS[name].items():
         assert ours_lrs[epoch] == pytest.approx(lr, abs=1e-15), epoch
+
+
+# ----------------------------------------------------------------------------------------------
+# ridge regression: the normal equations
+# ----------------------------------------------------------------------------------------------
+
+
+def _ridge_loss(X, y, w, b, lam):
+    """J(w, b) = sum_i (x_i . w + b - y_i)^2 + lam ||w||^2, on floats or Values."""
+    residuals = [sum(wk * xk for wk, xk in zip(w, row)) + b - t for row, t in zip(X, y)]
+    return sum(r * r for r in residuals) + lam * sum(wk * wk for wk in w)
+
+
+def test_ridge_regression_hand_worked_line():
+    # x = 0, 1, 2 and y = 1, 3, 5 lie on y = 2x + 1: least squares (lam = 0) recovers it exactly.
+    X, y = [[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0]
+    w, b = ridge_regression(X, y, lam=0.0)
+    assert w == pytest.approx([2.0], abs=1e-14) and b == pytest.approx(1.0, abs=1e-14)
+    # lam = 1: centred x = -1, 0, 1 (sum x^2 = 2), centred y = -2, 0, 2 (sum xy = 4), so
+    # w = 4 / (2 + 1) = 4/3 and b = mean(y) - mean(x) w = 3 - 4/3 = 5/3.
+    w, b = ridge_regression(X, y, lam=1.0)
+    assert w == pytest.approx([4.0 / 3.0], abs=1e-14) and b == pytest.approx(5.0 / 3.0, abs=1e-14)
+
+
+def test_ridge_regression_without_intercept_hand_worked():
+    # X^T X = [[2, 1], [1, 2]], X^T y = [3, 4]; with lam = 1: [[3, 1], [1, 3]] w = [3, 4]
+    # -> w = (1/8) [[3, -1], [-1, 3]] [3, 4] = [5/8, 9/8].
+    X, y = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [1.0, 2.0, 2.0]
+    w, b = ridge_regression(X, y, lam=1.0, fit_intercept=False)
+    assert w == pytest.approx([5.0 / 8.0, 9.0 / 8.0], abs=1e-14)
+    assert b == 0.0
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("lam", [0.0, 0.3, 10.0])
+def test_ridge_regression_zeroes_the_engines_gradient(fit_intercept, lam):
+    # The solution is a stationary point of J: backward() through J gives a zero gradient there,
+    # and nudging any coordinate raises J (J is convex, so stationary = global minimum).
+    rng = random.Random(7)
+    X = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(12)]
+    y = [rng.gauss(0.0, 1.0) + 1.5 for _ in range(12)]
+    w, b = ridge_regression(X, y, lam=lam, fit_intercept=fit_intercept)
+    ws = [Value(wk) for wk in w]
+    bv = Value(b) if fit_intercept else 0.0
+    loss = _ridge_loss(X, y, ws, bv, lam)
+    loss.backward()
+    grads = [v.grad for v in ws] + ([bv.grad] if fit_intercept else [])
+    assert max(abs(g) for g in grads) < 1e-10
+    for k in range(3):
+        nudged = list(w)
+        nudged[k] += 1e-3
+        assert _ridge_loss(X, y, nudged, b, lam) > loss.data
+
+
+def test_ridge_regression_penalty_shrinks_the_weights():
+    rng = random.Random(3)
+    X = [[rng.uniform(-1, 1) for _ in range(2)] for _ in range(20)]
+    y = [2.0 * r[0] - 3.0 * r[1] + rng.gauss(0.0, 0.1) for r in X]
+    norms = [math.hypot(*ridge_regression(X, y, lam)[0]) for lam in (0.0, 1.0, 10.0, 100.0)]
+    assert norms == sorted(norms, reverse=True) and norms[-1] < 0.5 * norms[0]
+
+
+@pytest.mark.parametrize(
+    "X, y, lam, message",
+    [
+        ([[1.0], [2.0]], [1.0], 0.1, "2 rows but y has 1"),
+        ([[1.0, 2.0], [3.0]], [1.0, 2.0], 0.1, "row 1 has 1 features"),
+        ([], [], 0.1, "at least one row"),
+        ([[1.0], [2.0]], [1.0, 2.0], -1.0, "lam must be a number >= 0"),
+        ([[1.0], [2.0]], [1.0, 2.0], float("nan"), "lam must be a number >= 0"),
+        ([[1.0], [float("inf")]], [1.0, 2.0], 0.1, "finite"),
+        # two identical columns and no penalty: infinitely many least-squares solutions
+        ([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], [1.0, 2.0, 4.0], 0.0, "singular"),
+    ],
+)
+def test_ridge_regression_rejects_bad_input(X, y, lam, message):
+    with pytest.raises(ValueError, match="ridge_regression") as info:
+        ridge_regression(X, y, lam)
+    assert message in str(info.value)

@@ -31,6 +31,7 @@ from tinygrad_edu.viz import (
     explain_backward,
     export_frames,
     export_gif,
+    format_matrix,
     format_number,
     gradients_after,
     node_kind,
@@ -575,3 +576,28 @@ def test_step_through_with_ipywidgets() -> None:
     assert "step 3: e = a * b" in caption.value
     assert "dL/da += -3 x -2 = 6 (total 6)" in caption.value
     assert "grad 6" in picture.value
+
+
+def test_format_matrix_aligns_columns_and_names_the_first_row() -> None:
+    text = format_matrix([[1.0, -0.5], [2.25, 0.0]], name="A")
+    assert text.splitlines() == ["A = [    1  -0.5 ]", "    [ 2.25     0 ]"]
+    assert format_matrix([[math.pi, 1e-9]], digits=3) == "[ 3.14  1e-09 ]"
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [([], "at least one row"), ([[]], "at least one row"), ([[1.0], [1.0, 2.0]], "row 1 has 2")],
+)
+def test_format_matrix_rejects_ragged_or_empty(rows: list, message: str) -> None:
+    with pytest.raises(ValueError, match="format_matrix") as info:
+        format_matrix(rows)
+    assert message in str(info.value)
+
+
+def test_legend_names_the_output_as_the_drawing_does() -> None:
+    x = Value(0.5, label="x")
+    o = x.tanh()
+    o.label = "o"
+    src = draw_graph(o, legend=True).source
+    assert "output o" in src and "output L" not in src
+    assert "output L" in draw_graph(x.tanh(), legend=True).source  # unlabelled root: L

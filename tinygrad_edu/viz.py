@@ -55,6 +55,7 @@ __all__ = [
     "explain_backward",
     "export_frames",
     "export_gif",
+    "format_matrix",
     "format_number",
     "gradients_after",
     "node_kind",
@@ -118,6 +119,34 @@ def format_number(x: float, digits: int = 4) -> str:
         return f"{mantissa}e{exponent}"
     text = f"{x:.{digits}g}"
     return "0" if text == "-0" else text
+
+
+def format_matrix(rows: Sequence[Sequence[float]], digits: int = 4, name: str | None = None) -> str:
+    """A matrix (a list of rows) as aligned text, e.g. to print a Jacobian next to its formula.
+
+    Each entry is written by ``format_number(entry, digits)`` and right-aligned in its column;
+    with ``name``, the first row starts with ``name = `` and the others are indented to match::
+
+        format_matrix([[1.0, -0.5], [2.25, 0.0]], name="A")  ->  A = [    1  -0.5 ]
+                                                                     [ 2.25     0 ]
+
+    Raises:
+        ValueError: no rows, an empty row, or rows of different lengths (naming the row).
+    """
+    table = [[format_number(x, digits) for x in row] for row in rows]
+    if not table or not table[0]:
+        raise ValueError("format_matrix: need at least one row with at least one entry")
+    for i, row in enumerate(table):
+        if len(row) != len(table[0]):
+            raise ValueError(
+                f"format_matrix: row {i} has {len(row)} entries, row 0 has {len(table[0])}"
+            )
+    widths = [max(len(row[k]) for row in table) for k in range(len(table[0]))]
+    lines = ["[ " + "  ".join(x.rjust(w) for x, w in zip(row, widths)) + " ]" for row in table]
+    prefix = f"{name} = " if name else ""
+    return "\n".join(
+        (prefix if i == 0 else " " * len(prefix)) + line for i, line in enumerate(lines)
+    )
 
 
 def node_kind(v: Value) -> str:
@@ -662,12 +691,17 @@ def draw_graph(
             g.edge(f"n{pos[p]}", target, **attrs)
 
     if legend:
-        _add_legend(g, record, bool(neurons), step is not None)
+        _add_legend(g, record, bool(neurons), step is not None, names[root])
     return g
 
 
-def _add_legend(g: graphviz.Digraph, record: Any, with_neuron: bool, with_step: bool) -> None:
-    """A key to the box colours and edge labels, drawn as a separate cluster."""
+def _add_legend(
+    g: graphviz.Digraph, record: Any, with_neuron: bool, with_step: bool, output_name: str = "L"
+) -> None:
+    """A key to the box colours and edge labels, drawn as a separate cluster.
+
+    The output entry names the root as the drawing does (``output o`` for a root labelled o).
+    """
     with g.subgraph(name="cluster_legend") as key:
         key.attr(label="legend", labelloc="t", fontsize="11", style="rounded", color="#adb5bd")
         entries = [
@@ -675,7 +709,7 @@ def _add_legend(g: graphviz.Digraph, record: Any, with_neuron: bool, with_step: 
             ("input", "input"),
             ("constant", "constant (no grad)"),
             ("interior", "computed value"),
-            ("output", "output L"),
+            ("output", f"output {output_name}"),
         ]
         if with_neuron:
             entries.append(("neuron", "neuron: dot + activation"))
