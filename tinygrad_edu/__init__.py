@@ -43,6 +43,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "autodiff",
+    "bench",
     "data",
     "engine",
     "gradcheck",
