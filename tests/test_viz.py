@@ -601,3 +601,14 @@ def test_legend_names_the_output_as_the_drawing_does() -> None:
     src = draw_graph(o, legend=True).source
     assert "output o" in src and "output L" not in src
     assert "output L" in draw_graph(x.tanh(), legend=True).source  # unlabelled root: L
+
+
+def test_drawing_text_form_has_no_memory_address() -> None:
+    a = Value(2.0, label="a")
+    out = (a * a).tanh()
+    out.backward()
+    g = draw_graph(out)
+    assert isinstance(g, graphviz.Digraph)
+    assert repr(g) == "<computation graph drawing: 3 values; render(graph, 'g.svg') writes it>"
+    assert "step 1 of 2" in repr(draw_graph(out, step=1))
+    assert " at 0x" not in repr(g) and " at 0x" not in repr(g.copy())

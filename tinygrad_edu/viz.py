@@ -46,6 +46,7 @@ __all__ = [
     "DEFAULT_MAX_NODES",
     "ACTIVATIONS",
     "BackpropStep",
+    "Drawing",
     "EdgeProduct",
     "GraphTooLargeError",
     "GraphvizNotFoundError",
@@ -575,7 +576,10 @@ def draw_graph(
         step_of = {s.node: s for s in steps[:step]}
         current = steps[step - 1].node if step > 0 else None
 
-    g = graphviz.Digraph(name="computation_graph")
+    g = Drawing(name="computation_graph")
+    g.summary = f"{len(visible)} values" + (
+        f", step {step} of {len(steps)}" if step is not None else ""
+    )
     g.attr(
         rankdir=rankdir,
         ordering="out",
@@ -693,6 +697,21 @@ def draw_graph(
     if legend:
         _add_legend(g, record, bool(neurons), step is not None, names[root])
     return g
+
+
+class Drawing(graphviz.Digraph):
+    """What ``draw_graph`` returns: a ``graphviz.Digraph`` with a readable text form.
+
+    A notebook shows it as SVG; its plain-text form (``repr``, and the fallback a notebook saves
+    beside the SVG) says what it draws instead of printing a memory address that changes every
+    run, so saved notebooks stay the same from run to run.
+    """
+
+    summary = ""
+
+    def __repr__(self) -> str:
+        about = f": {self.summary}" if self.summary else ""
+        return f"<computation graph drawing{about}; render(graph, 'g.svg') writes it>"
 
 
 def _add_legend(
