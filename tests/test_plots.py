@@ -530,3 +530,62 @@ def test_landscape_figures(tmp_path):
         plots.plot_loss_landscape(model, _mse, X, y, directions=3)
     with pytest.raises(ValueError, match="normalization"):
         plots.loss_landscape(model, _mse, X, y, normalization="layer")
+
+
+# ----------------------------------------------------------------------------------------------
+# plot_history with a metric panel; finite-difference error against h
+# ----------------------------------------------------------------------------------------------
+
+
+def test_history_with_a_metric_panel():
+    h = {**HISTORY, "train_metric_epoch": [0.5, 0.7, 0.9, 1.0], "val_metric_epoch": [0.4, 0.6]}
+    fig = plots.plot_history(h, per="step", metric="accuracy")
+    step_ax, metric_ax = fig.axes
+    assert step_ax.get_title() == "loss per step"
+    train, val = metric_ax.get_lines()
+    assert list(train.get_xdata()) == [1, 2, 3, 4]
+    assert list(train.get_ydata()) == [0.5, 0.7, 0.9, 1.0]
+    assert list(val.get_ydata()) == [0.4, 0.6]
+    assert metric_ax.get_ylabel() == "accuracy" and metric_ax.get_yscale() == "linear"
+    assert _texts(metric_ax) == ["train", "validation"]
+    assert len(plots.plot_history(h, metric="accuracy", log=True).axes) == 3
+    _assert_nothing_clipped(fig)
+    with pytest.raises(ValueError, match="holds no metric"):
+        plots.plot_history(HISTORY, metric="accuracy")
+
+
+def test_finite_difference_error_curves_and_their_best_steps(tmp_path):
+    x, exact = 1.0, math.cos(1.0)
+    hs = [10.0**-k for k in range(0, 15)]
+    fig = plots.plot_finite_difference_error(math.sin, x, exact, hs=hs, path=tmp_path / "fd.png")
+    (ax,) = fig.axes
+    forward, _, fwd_guide, central, _, cen_guide, rounding = ax.get_lines()
+    steps = sorted(hs)
+    assert list(forward.get_xdata()) == steps
+    fwd = [abs((math.sin(x + h) - math.sin(x)) / h - exact) for h in steps]
+    cen = [abs((math.sin(x + h) - math.sin(x - h)) / (2 * h) - exact) for h in steps]
+    assert list(forward.get_ydata()) == pytest.approx(fwd, rel=1e-12)
+    assert list(central.get_ydata()) == pytest.approx(cen, rel=1e-12)
+    # Truncation: at h = 1e-2 the errors are close to (h/2)|f''| and (h^2/6)|f'''|.
+    i = steps.index(1e-2)
+    assert fwd[i] == pytest.approx(1e-2 / 2 * math.sin(1.0), rel=0.02)
+    assert cen[i] == pytest.approx(1e-4 / 6 * math.cos(1.0), rel=0.02)
+    # The best steps: about sqrt(eps) for forward, about eps^(1/3) for central (a decade or two).
+    best_fwd, best_cen = steps[fwd.index(min(fwd))], steps[cen.index(min(cen))]
+    assert 1e-10 <= best_fwd <= 1e-6 and 1e-7 <= best_cen <= 1e-3
+    assert min(cen) < min(fwd) / 100
+    assert _texts(ax)[0] == f"forward: best h = {best_fwd:.0e}, error {min(fwd):.1e}"
+    # Guides: slope 1 and 2 through the curve at the largest h; rounding eps |f(x)| / h.
+    assert fwd_guide.get_ydata()[0] == pytest.approx(fwd[-1] * steps[0] / steps[-1])
+    assert cen_guide.get_ydata()[0] == pytest.approx(cen[-1] * (steps[0] / steps[-1]) ** 2)
+    assert rounding.get_ydata()[-1] == pytest.approx(2.0**-52 * math.sin(1.0) / steps[-1])
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert (tmp_path / "fd.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _assert_nothing_clipped(fig)
+
+
+def test_finite_difference_error_bad_input():
+    with pytest.raises(ValueError, match="at least 2 steps h > 0"):
+        plots.plot_finite_difference_error(math.sin, 1.0, 0.5, hs=[1e-3, -1e-3])
+    with pytest.raises(ValueError, match="every error is 0"):
+        plots.plot_finite_difference_error(lambda v: 2 * v, 1.0, 2.0, hs=[0.5, 0.25])
