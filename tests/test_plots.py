@@ -165,6 +165,45 @@ def test_histories_overlay_one_curve_per_run():
         plots.plot_histories({"run": HISTORY}, "val_acc")
 
 
+def test_histories_against_steps_and_wall_clock_time():
+    # 4 epochs of 2 steps each, taking 1, 2, 3 and 4 seconds.
+    timed = {**HISTORY, "epoch_time": [1.0, 2.0, 3.0, 4.0]}
+    fig = plots.plot_histories({"run": timed}, "val_loss_epoch", x="step", log=False)
+    (line,) = fig.axes[0].get_lines()
+    assert list(line.get_xdata()) == [2.0, 4.0, 6.0, 8.0]  # epoch e ends at step 2e
+    assert fig.axes[0].get_xlabel() == "optimisation step"
+    fig = plots.plot_histories({"run": timed}, "val_loss_epoch", x="time", log=False)
+    (line,) = fig.axes[0].get_lines()
+    assert list(line.get_xdata()) == [1.0, 3.0, 6.0, 10.0]  # cumulative seconds
+    assert fig.axes[0].get_xlabel() == "wall-clock time (s)"
+    # Steps are spread evenly over their epoch: step 1 of epoch 2 (2 s long) at 1 + 1 = 2 s.
+    fig = plots.plot_histories({"run": timed}, "train_loss_step", x="time", log=False)
+    (line,) = fig.axes[0].get_lines()
+    assert list(line.get_xdata()) == pytest.approx([0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 8.0, 10.0])
+    with pytest.raises(ValueError, match="no epoch_time"):
+        plots.plot_histories({"run": HISTORY}, x="time")
+    with pytest.raises(ValueError, match="x must be"):
+        plots.plot_histories({"run": HISTORY}, x="seconds")
+
+
+def test_step_losses_one_panel_per_run_on_a_shared_axis(tmp_path):
+    smooth = {**HISTORY, "train_loss_step": [4.0, 3.0, 2.0, 1.0]}
+    fig = plots.plot_step_losses(
+        {"batch": smooth, "stochastic": HISTORY}, path=tmp_path / "s.png", title="noise"
+    )
+    left, right = fig.axes
+    assert left.get_title() == "batch: 4 steps" and right.get_title() == "stochastic: 8 steps"
+    assert list(left.get_lines()[0].get_ydata()) == [4.0, 3.0, 2.0, 1.0]
+    assert list(right.get_lines()[0].get_ydata()) == HISTORY["train_loss_step"]
+    assert left.get_yscale() == right.get_yscale() == "log"
+    assert left.get_shared_y_axes().joined(left, right)
+    assert left.get_ylabel() == "loss" and right.get_ylabel() == ""  # labelled once
+    assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _assert_nothing_clipped(fig)
+    with pytest.raises(ValueError, match="at least one run"):
+        plots.plot_step_losses({})
+
+
 # ----------------------------------------------------------------------------------------------
 # plot_fit
 # ----------------------------------------------------------------------------------------------

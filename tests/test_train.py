@@ -96,6 +96,30 @@ def test_steps_per_epoch(batch_size, steps):
     assert history.epochs == len(history.train_loss_epoch) == len(history.epoch_time) == 3
 
 
+@pytest.mark.parametrize(
+    "batch_size, drop_last, sizes",
+    [(None, False, [10]), (1, False, [1] * 10), (4, False, [4, 4, 2]), (4, True, [4, 4])],
+)
+def test_batch_size_of_every_step_and_samples_seen(batch_size, drop_last, sizes):
+    X = [[i / 10] for i in range(10)]
+    y = [2 * x[0] for x in X]
+    model = Line()
+    history = fit(
+        model,
+        mse_loss,
+        SGD(model.parameters(), lr=0.01),
+        (X, y),
+        epochs=3,
+        batch_size=batch_size,
+        drop_last=drop_last,
+        progress=False,
+    )
+    assert history.batch_size_step == sizes * 3
+    # Every regime processes the whole training set once per epoch (unless drop_last drops some).
+    assert history.samples_seen == 3 * sum(sizes)
+    assert history.to_dict()["batch_size_step"] == sizes * 3
+
+
 def test_epoch_loss_is_batch_size_weighted_mean_of_step_losses():
     X = [[i / 10] for i in range(10)]
     y = [2 * x[0] + 0.5 for x in X]

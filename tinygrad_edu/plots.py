@@ -36,6 +36,7 @@ __all__ = [
     "TEST_FUNCTIONS",
     "plot_history",
     "plot_histories",
+    "plot_step_losses",
     "plot_fit",
     "plot_decision_boundary",
     "plot_finite_difference_error",
@@ -284,12 +285,16 @@ def plot_histories(
         log: log-scale y axis.
         x: ``"auto"`` (epochs for ``*_epoch`` curves, steps for ``*_step``), or ``"epoch"`` to
             draw a per-step curve against fractional epochs (step i of an epoch of m steps at
-            epoch e + i/m), which puts runs with different batch sizes on a common clock.
+            epoch e + i/m), which puts runs with different batch sizes on a common clock;
+            ``"step"`` draws a per-epoch curve at the step that ended each epoch (epoch e of
+            m steps each at step e * m), to compare runs by the number of updates;
+            ``"time"`` draws any curve against the cumulative wall-clock seconds of training
+            (``epoch_time``; steps spread evenly over their epoch), to compare what runs cost.
     """
     if not runs:
         raise ValueError("plot_histories: give at least one run (name -> History)")
-    if x not in ("auto", "epoch"):
-        raise ValueError(f"plot_histories: x must be 'auto' or 'epoch', got {x!r}")
+    if x not in ("auto", "epoch", "step", "time"):
+        raise ValueError(f"plot_histories: x must be 'auto', 'epoch', 'step' or 'time', got {x!r}")
     fig, ax = _figure_and_axes(ax)
     xlabel, ylabel = _CURVE_NAMES.get(key, ("step" if key.endswith("_step") else "epoch", key))
     for i, (name, history) in enumerate(runs.items()):
@@ -297,12 +302,22 @@ def plot_histories(
         if key not in h:
             raise ValueError(f"plot_histories: run {name!r} has no curve {key!r}; has {sorted(h)}")
         values = list(h[key])
+        n_epochs = max(1, len(h.get("train_loss_epoch") or []))
+        n_steps = max(1, len(h.get("train_loss_step") or []))
+        at: np.ndarray = np.arange(1, len(values) + 1, dtype=float)
+        # Where each value sits on the epoch clock: per-step values at fractional epochs.
+        epochs_at = at * n_epochs / max(1, len(values)) if key.endswith("_step") else at
         if x == "epoch" and key.endswith("_step"):
-            n_epochs = max(1, len(h.get("train_loss_epoch") or []))
-            at: np.ndarray = np.arange(1, len(values) + 1) * n_epochs / max(1, len(values))
-            xlabel = "epoch"
-        else:
-            at = np.arange(1, len(values) + 1)
+            at, xlabel = epochs_at, "epoch"
+        elif x == "step" and not key.endswith("_step"):
+            at, xlabel = at * n_steps / n_epochs, "optimisation step"
+        elif x == "time":
+            seconds = list(h.get("epoch_time") or [])
+            if not seconds:
+                raise ValueError(f"plot_histories: run {name!r} has no epoch_time to put on x")
+            # Cumulative seconds at the end of epochs 0, 1, 2, ...; interpolated within an epoch.
+            at = np.interp(epochs_at, np.arange(len(seconds) + 1), np.cumsum([0.0, *seconds]))
+            xlabel = "wall-clock time (s)"
         lw = 1.0 if key.endswith("_step") else 2.0
         ax.plot(at, values, color=_COLORS[i % len(_COLORS)], lw=lw, label=name)
     ax.set_xlabel(xlabel)
@@ -312,6 +327,40 @@ def plot_histories(
     ax.grid(True, alpha=0.3)
     ax.legend()
     ax.set_title(title if title is not None else ylabel)
+    return _finish(fig, path)
+
+
+def plot_step_losses(
+    runs: Mapping[str, Any],
+    *,
+    log: bool = True,
+    smooth: int | None = None,
+    path: PathLike | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The per-step training loss of several runs in side-by-side panels sharing one loss axis.
+
+    One panel per run (``plot_history(..., per="step")``: every step's batch loss, light, and its
+    moving average, dark), titled with the run's name and step count. Overlaid on one axes the
+    runs would hide each other; side by side, on the same y scale, the noise of each regime's
+    path can be compared directly: a full-batch run is smooth, a stochastic one jumps from step
+    to step because each step sees a different sample.
+
+    Args:
+        runs: panel title -> ``History`` (or its ``to_dict()``).
+        log: log-scale loss axis; smooth: the moving-average window (see ``plot_history``).
+    """
+    if not runs:
+        raise ValueError("plot_step_losses: give at least one run (name -> History)")
+    fig = Figure(figsize=(4.4 * len(runs), 3.9), layout="constrained")
+    axes = fig.subplots(1, len(runs), sharey=True, squeeze=False)[0]
+    for a, (name, history) in zip(axes, runs.items()):
+        h = _history_dict(history, "plot_step_losses")
+        plot_history(h, per="step", log=log, smooth=smooth, ax=a)
+        a.set_title(f"{name}: {len(h.get('train_loss_step') or [])} steps")
+        a.label_outer()  # the shared loss axis is labelled once, on the left
+    if title is not None:
+        fig.suptitle(title)
     return _finish(fig, path)
 
 

@@ -62,6 +62,8 @@ class History:
         val_loss_epoch, val_metric_epoch: per epoch, on the validation set after the epoch, under
             ``no_grad`` (data loss only, no regularization term; empty without ``val``/``metric``).
         lr_step: the learning rate of every step (the first parameter group's ``"lr"``).
+        batch_size_step: how many samples every step's batch held (its gradient is the mean of
+            that many per-sample gradients); ``samples_seen`` is their sum.
         epoch_time: wall-clock seconds of every epoch.
         best_epoch: index (0-based, into the ``*_epoch`` lists) of the lowest validation loss, or
             None without validation.
@@ -75,6 +77,7 @@ class History:
     val_loss_epoch: list[float] = field(default_factory=list)
     val_metric_epoch: list[float] = field(default_factory=list)
     lr_step: list[float] = field(default_factory=list)
+    batch_size_step: list[int] = field(default_factory=list)
     epoch_time: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_epoch: int | None = None
@@ -89,6 +92,15 @@ class History:
         """How many optimisation steps ran."""
         return len(self.train_loss_step)
 
+    @property
+    def samples_seen(self) -> int:
+        """Per-sample gradient evaluations over the whole run: the sum of the batch sizes.
+
+        The cost of training in samples processed: n per epoch in every regime (batch,
+        mini-batch, stochastic), however many steps that epoch is cut into.
+        """
+        return sum(self.batch_size_step)
+
     def to_dict(self) -> dict[str, Any]:
         """A plain dict of lists (copies) and ints/None: JSON-ready, for plotting or saving."""
         return {
@@ -98,6 +110,7 @@ class History:
             "val_loss_epoch": list(self.val_loss_epoch),
             "val_metric_epoch": list(self.val_metric_epoch),
             "lr_step": list(self.lr_step),
+            "batch_size_step": list(self.batch_size_step),
             "epoch_time": list(self.epoch_time),
             "best_epoch": self.best_epoch,
             "stopped_epoch": self.stopped_epoch,
@@ -223,6 +236,7 @@ def fit(
                 epoch=epoch,
             ):
                 history.lr_step.append(_current_lr(optimizer))
+                history.batch_size_step.append(len(Xb))
                 try:
                     loss, preds = _step(model, loss_fn, optimizer, Xb, yb, regularization)
                 except OverflowError:  # the engine refuses to overflow a float: diverged
