@@ -475,6 +475,38 @@ def test_trajectories_from_several_starts_end_in_different_minima():
         )
 
 
+def test_trajectories_draw_a_constraint_and_projected_gradient_descent_stays_feasible():
+    def f(x, y):
+        return (x - 2) ** 2 + (y - 1) ** 2
+
+    def projected(p):
+        return optim.Projected(optim.SGD(p, lr=0.1), lambda z: optim.project_onto_ball(z))
+
+    fig = plots.plot_trajectories(
+        f,
+        {"projected": projected},
+        start=(0.0, -0.9),
+        steps=60,
+        xlim=(-1.5, 2.5),
+        ylim=(-1.5, 1.5),
+        constraint=lambda x, y: x**2 + y**2 - 1,
+        resolution=60,
+    )
+    ax = fig.axes[0]
+    assert _texts(ax)[0] == "constraint boundary g = 0"
+    # f's filled and line contours, then the hatched infeasible side and the boundary g = 0
+    contours = _contours(ax)
+    assert len(contours) == 4 and list(contours[3].levels) == [0.0]
+    assert contours[2].hatches == ["//"]
+    assert ax.get_aspect() == 1.0
+    path = [ln for ln in ax.get_lines() if ln.get_label().startswith("projected")][0]
+    xs, ys = path.get_xdata(), path.get_ydata()
+    assert all(x * x + y * y <= 1 + 1e-12 for x, y in zip(xs, ys))
+    # it ends at the KKT point (2, 1) / sqrt(5), on the circle
+    assert (xs[-1], ys[-1]) == pytest.approx((2 / math.sqrt(5), 1 / math.sqrt(5)), abs=1e-9)
+    _assert_nothing_clipped(fig)
+
+
 # ----------------------------------------------------------------------------------------------
 # loss landscape
 # ----------------------------------------------------------------------------------------------

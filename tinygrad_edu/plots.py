@@ -843,6 +843,7 @@ def plot_trajectories(
     minimum: tuple[float, float] | None = None,
     stop_below: float | None = None,
     starts: Sequence[tuple[float, float]] | None = None,
+    constraint: Callable[[Any, Any], Any] | None = None,
     levels: int = 30,
     resolution: int = 300,
     ax: Axes | None = None,
@@ -864,6 +865,9 @@ def plot_trajectories(
             names the start (``name from (x, y): ...``).
         xlim, ylim, minimum: the window and the point marked with a star (default: the problem's,
             or the range of the paths for a custom function).
+        constraint: g(x, y) for a constraint g(x, y) <= 0 (e.g. ``lambda x, y: x**2 + y**2 - 1``
+            for the unit disk): its boundary g = 0 is drawn as a thick line and the infeasible
+            side g > 0 is hatched.
         levels: number of contour levels. Where f is positive on the window they are log-spaced,
             so the valley floor (where optimizers spend their time) gets as many lines as the walls.
 
@@ -927,6 +931,13 @@ def plot_trajectories(
         scale = "linear levels"
         ticks = None
     fig.colorbar(cf, ax=ax, ticks=ticks, label=f"f(x, y) ({scale})")
+    if constraint is not None:
+        g = _grid_values(constraint, gx, gy)
+        if g.max() > 0:  # some of the window is infeasible: hatch it
+            ax.contourf(gx, gy, g, levels=[0.0, float(g.max())], colors="none", hatches=["//"])
+        ax.contour(gx, gy, g, levels=[0.0], colors="crimson", linewidths=2.0)
+        ax.plot([], [], color="crimson", lw=2.0, label="constraint boundary g = 0")
+        ax.set_aspect("equal", adjustable="box")  # a disk should look like a disk
 
     for i, (name, r) in enumerate(paths.items()):
         px = [p[0] for p in r.points]
