@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
+import re
 import sys
 import threading
 import weakref
@@ -17,6 +18,7 @@ from tinygrad_edu import (
     AnomalyError,
     Parameter,
     Value,
+    custom_op,
     detect_anomaly,
     dot,
     enable_grad,
@@ -25,6 +27,9 @@ from tinygrad_edu import (
     no_grad,
     topological_order,
 )
+from tinygrad_edu.autodiff import grad
+from tinygrad_edu.engine import DERIVATIVE_RULES
+from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
 
 EPS = 1e-6
 
@@ -466,3 +471,71 @@ def test_errors_leave_no_half_built_graph():
         assert after == before
     finally:
         gc.enable()
+
+
+# -- custom_op: an op the user defines ----------------------------------------------------------
+
+
+def _abs_cubed(x: Value) -> Value:
+    return custom_op("|x|^3", abs(x.data) ** 3, (x,), (3 * x.data * abs(x.data),))
+
+
+def test_custom_op_backpropagates_like_a_builtin() -> None:
+    for x0 in (-0.7, 0.4, 1.3):
+        assert gradcheck(lambda x: (_abs_cubed(x) * x).sin(), [x0])
+    x = Value(-2.0)
+    out = _abs_cubed(x)
+    assert (out.op, out.parents, out.local_grads, out.data) == ("|x|^3", (x,), (-12.0,), 8.0)
+    (3 * out).backward()
+    assert x.grad == -36.0  # 3 * d|x|^3/dx = 3 * 3 x |x|
+
+
+def test_gradcheck_catches_a_wrong_custom_derivative() -> None:
+    def wrong(x: Value) -> Value:  # 3 x^2 instead of 3 x |x|: wrong for x < 0 only
+        return custom_op("|x|^3", abs(x.data) ** 3, (x,), (3 * x.data**2,))
+
+    assert gradcheck(wrong, [0.7])
+    assert not gradcheck(wrong, [-0.7], raise_exception=False)
+
+
+def test_custom_op_takes_numbers_and_respects_the_modes() -> None:
+    x = Value(3.0)
+    out = custom_op("scaled_sum", 2 * x.data + 2.0, (x, 1.0), (2, 2))
+    assert out.parents[1].requires_grad is False and out.local_grads == (2.0, 2.0)
+    with no_grad():
+        assert custom_op("|x|^3", 27.0, (x,), (27.0,)).parents == ()
+    with detect_anomaly(), pytest.raises(AnomalyError, match="nan_op: forward produced nan"):
+        custom_op("nan_op", math.nan, (x,), (1.0,))
+
+
+@pytest.mark.parametrize(
+    ("op", "parents", "local_grads", "error", "message"),
+    [
+        ("", (1.0,), (1.0,), ValueError, "custom_op: op must be a non-empty name"),
+        ("tanh", (1.0,), (1.0,), ValueError, "custom_op: 'tanh' is a built-in op"),
+        ("mine", (1.0, 2.0), (1.0,), ValueError, "mine: 2 parents but 1 local derivatives"),
+        ("mine", ("a",), (1.0,), TypeError, "mine: unsupported operand type 'str'"),
+        ("mine", (1.0,), (None,), TypeError, "mine: unsupported operand type 'NoneType'"),
+    ],
+)
+def test_custom_op_refuses_bad_input(
+    op: str, parents: tuple, local_grads: tuple, error: type, message: str
+) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        custom_op(op, 1.0, parents, local_grads)
+
+
+def test_custom_op_second_derivative_needs_a_registered_rule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    x = Value(-1.5)
+    assert grad(_abs_cubed(x), [x]) == (-6.75,)  # first derivatives need no rule
+    with pytest.raises(KeyError, match=r"no derivative rule for op '\|x\|\^3'"):
+        grad(_abs_cubed(x), [x], create_graph=True)
+    monkeypatch.setitem(
+        DERIVATIVE_RULES, "|x|^3", lambda node: (3 * node.parents[0] * abs(node.parents[0]),)
+    )
+    (g,) = grad(_abs_cubed(x), [x], create_graph=True)
+    (h,) = grad(g, [x])
+    assert h == pytest.approx(9.0)  # d/dx 3x|x| = 6|x|
+    assert gradgradcheck(_abs_cubed, [-1.5]) and gradgradcheck(_abs_cubed, [0.8])

@@ -103,3 +103,10 @@ def test_expression_formula_and_replay():
         expr(Value(1.0))
     with pytest.raises(ValueError, match="unknown ops"):
         find(expressions(ops=["nope"]), lambda e: True)
+
+
+def test_hypothesis_reports_an_expression_by_its_formula():
+    from hypothesis.vendor.pretty import pretty
+
+    expr = Expression([1.0], [Step("neg", (0,))])
+    assert pretty(expr) == repr(expr) == "Expression(neg(x0) at [1.0])"

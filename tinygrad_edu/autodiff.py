@@ -102,7 +102,12 @@ def _grad_graph(
             totals[node] = g
         if not node.parents:
             continue
-        rule = DERIVATIVE_RULES[node.op]
+        rule = DERIVATIVE_RULES.get(node.op)
+        if rule is None:
+            raise KeyError(
+                f"grad(create_graph=True): no derivative rule for op {node.op!r}; register its "
+                f"local derivatives written with Value ops in engine.DERIVATIVE_RULES[{node.op!r}]"
+            )
         for parent, local in zip(node.parents, rule(node)):
             if parent not in relevant:
                 continue

@@ -50,6 +50,7 @@ __all__ = [
     "Parameter",
     "Number",
     "dot",
+    "custom_op",
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
@@ -568,6 +569,46 @@ def dot(
     return _node(total, "dot", (*weights, *inputs, b), (*x_data, *w_data, 1.0))
 
 
+def custom_op(
+    op: str,
+    data: float,
+    parents: Sequence[Value | Number],
+    local_grads: Sequence[float],
+) -> Value:
+    """The result of an op you define yourself, recorded like a built-in one.
+
+    You compute the op's value ``data`` and, for each parent p, its local derivative
+    d out / d p; ``backward()`` then applies the chain rule through it as through any other node,
+    ``no_grad`` and ``detect_anomaly`` apply, and the drawings show it under its name. For example
+    |x|^3 as one node::
+
+        def abs_cubed(x):
+            return custom_op("|x|^3", abs(x.data) ** 3, (x,), (3 * x.data * abs(x.data),))
+
+    Getting the local derivatives right is up to you: check them with ``gradcheck``. For
+    ``grad(..., create_graph=True)`` (second derivatives) also register the rule written with Value
+    ops, ``DERIVATIVE_RULES[op] = lambda node: (...)``, as for the built-in ops.
+
+    Raises:
+        ValueError: ``op`` is empty or a built-in op's name, or the lengths of ``parents`` and
+            ``local_grads`` differ.
+    """
+    if not isinstance(op, str) or not op:
+        raise ValueError(f"custom_op: op must be a non-empty name, got {op!r}")
+    if op in _BUILTIN_OPS:
+        raise ValueError(
+            f"custom_op: {op!r} is a built-in op (its derivative rule would be used for yours); "
+            f"choose another name"
+        )
+    nodes = _as_values(parents, op)
+    locals_ = tuple(_to_float(g, op) for g in local_grads)
+    if len(locals_) != len(nodes):
+        raise ValueError(
+            f"{op}: {len(nodes)} parents but {len(locals_)} local derivatives (one per parent)"
+        )
+    return _node(_to_float(data, op), op, nodes, locals_)
+
+
 # ----------------------------------------------------------------------------------------------
 # helpers of the ops
 # ----------------------------------------------------------------------------------------------
@@ -705,3 +746,5 @@ DERIVATIVE_RULES: dict[str, Callable[[Value], tuple[Value | float, ...]]] = {
     "sum": lambda node: (1.0,) * len(node.parents),
     "dot": _rule_dot,
 }
+
+_BUILTIN_OPS = frozenset(DERIVATIVE_RULES)

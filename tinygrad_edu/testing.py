@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -198,6 +199,10 @@ class Expression:
 
     def __repr__(self) -> str:
         return f"Expression({self.formula()} at {self.inputs})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # hypothesis (and IPython) print with this hook: the formula, not the raw recipe fields
+        printer.text(repr(self))
 
 
 def input_values(low: float = -2.0, high: float = 2.0) -> st.SearchStrategy[float]:
