@@ -12,7 +12,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def test_python_examples_in_readme_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the examples write figures into the working directory
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     namespace: dict = {}
     exec(compile(blocks[0], "README.md", "exec"), namespace)
     x, w = namespace["x"], namespace["w"]
@@ -22,6 +22,8 @@ def test_python_examples_in_readme_run(tmp_path, monkeypatch):
     exec(compile(blocks[1], "README.md", "exec"), namespace)
     namespace["test_my_engine"]()  # the README's property test runs and passes
     exec(compile(blocks[2], "README.md", "exec"), namespace)
+    assert namespace["abs_cubed"](namespace["Value"](-2.0)).local_grads == (-12.0,)
+    exec(compile(blocks[3], "README.md", "exec"), namespace)
     assert (tmp_path / "loss.png").exists() and (tmp_path / "fit.png").exists()
     assert namespace["graph"].source.startswith("digraph")
     assert namespace["history"].train_loss_epoch[-1] < namespace["history"].train_loss_epoch[0]
