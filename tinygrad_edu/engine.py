@@ -426,8 +426,11 @@ class Value:
     def relu(self) -> Value:
         """max(0, x), with derivative 1 for x > 0 and 0 for x <= 0 (relu'(0) = 0)."""
         x = self.data
-        # d relu(x)/dx = 1 if x > 0 else 0
-        return _node(x if x > 0.0 else 0.0, "relu", (self,), (1.0 if x > 0.0 else 0.0,))
+        # d relu(x)/dx = 1 if x > 0 else 0. The two literal tuples are constants: no new tuple per
+        # node (48 bytes less per ReLU; 3,300 ReLUs per moons step).
+        if x > 0.0:
+            return _node(x, "relu", (self,), (1.0,))
+        return _node(0.0, "relu", (self,), (0.0,))
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """x for x > 0, slope * x otherwise (derivative 1 or slope; slope at 0)."""
