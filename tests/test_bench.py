@@ -112,7 +112,13 @@ def test_without_micrograd_the_table_says_how_to_install_it(
 def test_micrograd_is_compared_when_installed() -> None:
     pytest.importorskip("micrograd")
     report = bench.run(bench.QUICK, ["moons", "memory"])
-    assert report["moons"]["speedup_micrograd"] > 1.0
+    moons = report["moons"]
+    # no timing is asserted (shared machines are noisy): only that micrograd ran the same step
+    assert moons["micrograd_s"] > 0.0
+    assert moons["speedup_micrograd"] == moons["micrograd_s"] / moons["tinygrad_edu_s"]
+    assert moons["first_loss"]["micrograd"] == pytest.approx(
+        moons["first_loss"]["floor"], abs=1e-12
+    )
     mg = report["memory"]["micrograd"]
     assert mg["moons_bytes"] > report["memory"]["moons_bytes"]
     assert mg["cycle_objects"] > 0  # micrograd's closures make cycles; the check can see them
