@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 
 import pytest
 
@@ -465,6 +466,28 @@ def test_load_state_dict_rejects_a_different_layout():
         SGD([{"params": [Parameter(1.0)]}, {"params": [Parameter(1.0)]}]).load_state_dict(
             SGD([Parameter(1.0)]).state_dict()
         )
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda g: g.update(lr=-0.1), "Adam: invalid learning rate -0.1 (must be >= 0)"),
+        (lambda g: g.update(betas=[0.9, 1.5]), "Adam: invalid beta parameter at index 1: 1.5"),
+        (lambda g: g.pop("eps"), "Adam.load_state_dict: saved group 0 lacks ['eps']"),
+    ],
+)
+def test_load_state_dict_checks_hyperparameters_and_changes_nothing_on_error(edit, message):
+    p = Parameter(1.0)
+    opt = Adam([p], lr=0.5)
+    opt.zero_grad()
+    (p * p).backward()
+    opt.step()
+    before = json.dumps(opt.state_dict())
+    saved = json.loads(before)
+    edit(saved["param_groups"][0])
+    with pytest.raises(ValueError, match=re.escape(message)):
+        opt.load_state_dict(saved)
+    assert json.dumps(opt.state_dict()) == before  # nothing half-applied
 
 
 def test_load_state_dict_restores_hyperparameters_and_betas_tuple():

@@ -304,6 +304,10 @@ class Optimizer:
             if "betas" in new:
                 new["betas"] = tuple(new["betas"])
             new["params"] = group["params"]
+            missing = sorted(set(self.defaults) - set(new))
+            if missing:
+                raise ValueError(f"{owner}: saved group {len(new_groups)} lacks {missing}")
+            self._check_group(new)  # the same checks as the constructor, before anything changes
             new_groups.append(new)
         new_state: dict[Value, dict[str, Any]] = {}
         for key, value in state_dict["state"].items():
