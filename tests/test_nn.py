@@ -578,3 +578,12 @@ def test_every_hidden_activation_is_one_node_after_the_dot(activation):
 def test_save_leaves_only_the_file(tmp_path):
     MLP(1, [2, 1]).save(tmp_path / "m.json")
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_losses_take_numpy_targets_and_refuse_2d_ones():
+    np = pytest.importorskip("numpy")
+    preds = [Value(1.0), Value(2.0)]
+    assert mse_loss(preds, np.array([1.0, 3.0])).data == mse_loss(preds, [1.0, 3.0]).data == 0.5
+    assert hinge_loss(preds, np.array([1, -1])).data == hinge_loss(preds, [1, -1]).data == 1.5
+    with pytest.raises(ValueError, match=r"mse_loss: target must be 1-D .* got shape \(1, 2\)"):
+        mse_loss(preds, np.array([[1.0, 3.0]]))

@@ -509,6 +509,11 @@ _REDUCTIONS = ("mean", "sum")
 def _as_list(op: str, what: str, v: object) -> list[Any]:
     if isinstance(v, (Value, numbers.Real)):
         return [v]
+    shape = getattr(v, "shape", None)
+    if shape is not None:  # a NumPy array (or alike): one number per sample
+        if len(shape) != 1:
+            raise ValueError(f"{op}: {what} must be 1-D (one number per sample), got shape {shape}")
+        return list(v)  # type: ignore[call-overload]
     if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
         raise TypeError(f"{op}: {what} must be a Value, a number or a list of them, got {v!r}")
     return list(v)

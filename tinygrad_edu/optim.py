@@ -298,7 +298,7 @@ class Optimizer:
                     f"{owner}: saved group {i} has {len(saved['params'])} parameters, "
                     f"this optimizer's has {len(group['params'])}"
                 )
-        new_groups = []
+        new_groups: list[dict[str, Any]] = []
         for group, saved in zip(self.param_groups, saved_groups):
             new = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
             if "betas" in new:
