@@ -930,14 +930,18 @@ def plot_trajectories(
         ax.contour(gx, gy, z, levels=lv, colors="k", linewidths=0.4, alpha=0.4)
         scale = "linear levels"
         ticks = None
-    fig.colorbar(cf, ax=ax, ticks=ticks, label=f"f(x, y) ({scale})")
-    if constraint is not None:
+    if constraint is None:
+        fig.colorbar(cf, ax=ax, ticks=ticks, label=f"f(x, y) ({scale})")
+    else:
+        ax.set_aspect("equal", adjustable="box")  # a disk should look like a disk
+        # a colour bar beside the axes, as tall as the (now square-scaled) map, not the figure
+        bar = ax.inset_axes((1.04, 0.0, 0.04, 1.0))
+        fig.colorbar(cf, cax=bar, ticks=ticks, label=f"f(x, y) ({scale})")
         g = _grid_values(constraint, gx, gy)
         if g.max() > 0:  # some of the window is infeasible: hatch it
             ax.contourf(gx, gy, g, levels=[0.0, float(g.max())], colors="none", hatches=["//"])
         ax.contour(gx, gy, g, levels=[0.0], colors="crimson", linewidths=2.0)
         ax.plot([], [], color="crimson", lw=2.0, label="constraint boundary g = 0")
-        ax.set_aspect("equal", adjustable="box")  # a disk should look like a disk
 
     for i, (name, r) in enumerate(paths.items()):
         px = [p[0] for p in r.points]
