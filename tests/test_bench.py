@@ -77,7 +77,8 @@ def test_time_interleaved_takes_turns_and_counts_calls() -> None:
     medians = bench.time_interleaved(
         {"a": (lambda: calls.append("a"), 2), "b": (lambda: calls.append("b"), 1)}, rounds=3
     )
-    assert calls == ["a", "a", "b"] * 3
+    # each block: one untimed warm-up call, then the timed ones
+    assert calls == ["a", "a", "a", "b", "b"] * 3
     assert set(medians) == {"a", "b"} and all(t >= 0.0 for t in medians.values())
 
 

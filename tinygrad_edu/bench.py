@@ -46,7 +46,6 @@ __all__ = [
     "format_report",
     "moons_problem",
     "build_chain",
-    "time_median",
     "time_interleaved",
 ]
 
@@ -56,7 +55,7 @@ class BenchConfig:
     """Sizes and repeats of one benchmark run."""
 
     moons_points: int = 100
-    rounds: int = 5  # each round times micrograd once and the other two `per_round` times
+    rounds: int = 5  # each round: micrograd for 1 step, the others for `per_round` (after warm-up)
     per_round: int = 3
     chain_ops: int = 1_000_000
     chain_repeats: int = 3
@@ -80,25 +79,24 @@ LEARNING_RATE = 0.1
 LAYER_SIZES = (16, 16, 1)
 
 
-def time_median(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` in seconds over ``repeats`` calls, after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    return time_interleaved({"fn": (fn, repeats)}, rounds=1)["fn"]
-
-
 def time_interleaved(
     fns: dict[str, tuple[Callable[[], object], int]], rounds: int
 ) -> dict[str, float]:
     """Median seconds per call of each function, timed in turns.
 
-    ``fns`` maps a name to ``(function, calls per round)``. Every round calls each function its
-    number of times, one after the other, so a change in the machine's load during the run slows
-    all of them alike and their ratios stay meaningful.
+    ``fns`` maps a name to ``(function, calls per round)``. Every round runs each function in a
+    block: an untimed garbage collection and warm-up call, then its number of timed calls in a
+    row, as a training loop makes them. Taking turns means a change in the machine's load during
+    the run slows all of them alike, so their ratios stay meaningful; the collection and warm-up
+    at the start of a block mean no function pays for the garbage another one left behind
+    (micrograd leaves its whole graph as cyclic garbage), while consecutive calls of the same
+    function do pay for their own, as they would in a user's loop (the collector stays on).
     """
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, (fn, calls) in fns.items():
+            gc.collect()
+            fn()
             for _ in range(calls):
                 start = time.perf_counter()
                 fn()
