@@ -28,7 +28,7 @@ from tinygrad_edu import (
     topological_order,
 )
 from tinygrad_edu.autodiff import grad
-from tinygrad_edu.engine import DERIVATIVE_RULES
+from tinygrad_edu.engine import DERIVATIVE_RULES, dot_of_values
 from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
 
 EPS = 1e-6
@@ -539,3 +539,20 @@ def test_custom_op_second_derivative_needs_a_registered_rule(
     (h,) = grad(g, [x])
     assert h == pytest.approx(9.0)  # d/dx 3x|x| = 6|x|
     assert gradgradcheck(_abs_cubed, [-1.5]) and gradgradcheck(_abs_cubed, [0.8])
+
+
+def test_dot_of_values_is_dot_without_the_operand_checks() -> None:
+    ws = [Parameter(0.5), Parameter(-1.5)]
+    xs = [Value(2.0), Value(3.0, requires_grad=False)]
+    b = Parameter(0.25)
+    for bias in (None, b):
+        fast, checked = dot_of_values(ws, xs, bias), dot(ws, xs, bias=bias)
+        assert (fast.data, fast.op, fast.parents, fast.local_grads) == (
+            checked.data,
+            checked.op,
+            checked.parents,
+            checked.local_grads,
+        )
+    out = dot_of_values(ws, xs, b)
+    out.backward()
+    assert [v.grad for v in (*ws, *xs, b)] == [2.0, 3.0, 0.5, -1.5, 1.0]

@@ -50,6 +50,7 @@ __all__ = [
     "Parameter",
     "Number",
     "dot",
+    "dot_of_values",
     "custom_op",
     "no_grad",
     "enable_grad",
@@ -558,19 +559,30 @@ def dot(
     """
     if len(ws) != len(xs):
         raise ValueError(f"dot: length mismatch, {len(ws)} weights and {len(xs)} inputs")
-    weights = _as_values(ws, "dot")
-    inputs = _as_values(xs, "dot")
+    b = None if bias is None else _as_value(bias, "dot")
+    return dot_of_values(_as_values(ws, "dot"), _as_values(xs, "dot"), b)
+
+
+def dot_of_values(
+    weights: Sequence[Value], inputs: Sequence[Value], bias: Value | None = None
+) -> Value:
+    """``dot`` for operands already known to be Values, with as many weights as inputs.
+
+    ``nn``'s neurons call it directly: their weights are Parameters and their inputs were made
+    Values once per sample, so ``dot``'s operand checks would only repeat work. Skipping them makes
+    a neuron a third cheaper (4.6 us to 3.1 us at fan-in 16, timeit) and the moons step of
+    ``bench.py`` 29 ms to 25 ms.
+    """
     w_data = [w.data for w in weights]
     x_data = [x.data for x in inputs]
     # fsum: exactly rounded, so a neuron's output does not depend on the order of its inputs or
-    # on the Python version (3.12 changed sum() of floats). map(mul) keeps the products in C:
-    # with the comprehensions above and _as_values, dot costs 4.2 us instead of 5.8 us at fan-in 16.
+    # on the Python version (3.12 changed sum() of floats). map(mul) keeps the products in C;
+    # the comprehensions above are faster than map(attrgetter) (0.4 us, not 0.9 us, for 16).
     if bias is None:
         total = math.fsum(map(operator.mul, w_data, x_data))
-        return _node(total, "dot", weights + inputs, (*x_data, *w_data))
-    b = _as_value(bias, "dot")
-    total = math.fsum((*map(operator.mul, w_data, x_data), b.data))
-    return _node(total, "dot", (*weights, *inputs, b), (*x_data, *w_data, 1.0))
+        return _node(total, "dot", (*weights, *inputs), (*x_data, *w_data))
+    total = math.fsum((*map(operator.mul, w_data, x_data), bias.data))
+    return _node(total, "dot", (*weights, *inputs, bias), (*x_data, *w_data, 1.0))
 
 
 def custom_op(

@@ -39,7 +39,7 @@ import random
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
-from tinygrad_edu.engine import Parameter, Value, dot
+from tinygrad_edu.engine import Parameter, Value, dot, dot_of_values
 
 __all__ = [
     "ACTIVATIONS",
@@ -381,7 +381,7 @@ class Neuron(Module):
 
     def _apply(self, x: list[Value]) -> Value:
         """The forward pass on inputs already checked by the caller."""
-        pre = dot(self.w, x, bias=self.b)
+        pre = dot_of_values(self.w, x, self.b)  # x: Values, checked by the caller
         activate = _ACTIVATE[self.activation]
         return pre if activate is None else activate(pre)
 
