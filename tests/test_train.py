@@ -78,12 +78,12 @@ def test_stochastic_epoch_is_one_step_per_sample_in_the_batches_order():
     assert history.train_loss_epoch == pytest.approx([sum(losses) / 4])
 
 
-@pytest.mark.parametrize("batch_size, steps", [(None, 1), (1, 10), (3, 4), (5, 2), (10, 1)])
-def test_steps_per_epoch(batch_size, steps):
+def _fit_line_three_epochs(batch_size, **fit_kwargs):
+    """fit() a Line to 10 points of y = 2x for 3 epochs with SGD."""
     X = [[i / 10] for i in range(10)]
     y = [2 * x[0] for x in X]
     model = Line()
-    history = fit(
+    return fit(
         model,
         mse_loss,
         SGD(model.parameters(), lr=0.01),
@@ -91,7 +91,13 @@ def test_steps_per_epoch(batch_size, steps):
         epochs=3,
         batch_size=batch_size,
         progress=False,
+        **fit_kwargs,
     )
+
+
+@pytest.mark.parametrize("batch_size, steps", [(None, 1), (1, 10), (3, 4), (5, 2), (10, 1)])
+def test_steps_per_epoch(batch_size, steps):
+    history = _fit_line_three_epochs(batch_size)
     assert history.steps == len(history.lr_step) == 3 * steps
     assert history.epochs == len(history.train_loss_epoch) == len(history.epoch_time) == 3
 
@@ -101,19 +107,7 @@ def test_steps_per_epoch(batch_size, steps):
     [(None, False, [10]), (1, False, [1] * 10), (4, False, [4, 4, 2]), (4, True, [4, 4])],
 )
 def test_batch_size_of_every_step_and_samples_seen(batch_size, drop_last, sizes):
-    X = [[i / 10] for i in range(10)]
-    y = [2 * x[0] for x in X]
-    model = Line()
-    history = fit(
-        model,
-        mse_loss,
-        SGD(model.parameters(), lr=0.01),
-        (X, y),
-        epochs=3,
-        batch_size=batch_size,
-        drop_last=drop_last,
-        progress=False,
-    )
+    history = _fit_line_three_epochs(batch_size, drop_last=drop_last)
     assert history.batch_size_step == sizes * 3
     # Every regime processes the whole training set once per epoch (unless drop_last drops some).
     assert history.samples_seen == 3 * sum(sizes)
