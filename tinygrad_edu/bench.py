@@ -25,7 +25,6 @@ from __future__ import annotations
 import gc
 import importlib
 import operator
-import random
 import statistics
 import time
 import tracemalloc
@@ -113,6 +112,12 @@ def moons_problem(n_points: int = 100, seed: int = 0) -> tuple[list[list[float]]
     """micrograd's demo data: ``make_moons(n, noise=0.1)`` with labels mapped to -1 / +1."""
     X, y = data.make_moons(n_points, noise=0.1, seed=seed)
     return [list(map(float, x)) for x in X], [2 * int(label) - 1 for label in y]
+
+
+def _moons_setup(config: BenchConfig) -> tuple[list[list[float]], list[int], nn.MLP]:
+    """The demo's data and a fresh ``MLP(2, [16, 16, 1])``, both from ``config.seed``."""
+    X, ys = moons_problem(config.moons_points, config.seed)
+    return X, ys, nn.MLP(2, list(LAYER_SIZES), seed=config.seed)
 
 
 def _engine_step(
@@ -231,15 +236,13 @@ def _micrograd() -> Any | None:
         return None
 
 
-def _micrograd_step_fn(
-    model: nn.MLP, X: Sequence[Sequence[float]], ys: Sequence[int]
-) -> Callable[[], float] | None:
-    """micrograd's demo step (its own code, as in its demo.ipynb) from ``model``'s weights."""
+def _micrograd_model(model: nn.MLP) -> tuple[Any, Any, list[Any]] | None:
+    """(micrograd's engine module, its MLP, its parameters) with ``model``'s weights, or None."""
     modules = _micrograd()
     if modules is None:
         return None
     engine, mg_nn = modules
-    mg_model = mg_nn.MLP(len(X[0]), list(LAYER_SIZES))
+    mg_model = mg_nn.MLP(model.nin, [layer.nout for layer in model.layers])
     mg_params = mg_model.parameters()
     ours = model.parameters()
     if len(mg_params) != len(ours):  # pragma: no cover - a different micrograd
@@ -248,14 +251,36 @@ def _micrograd_step_fn(
         )
     for theirs, mine in zip(mg_params, ours):
         theirs.data = mine.data
+    return engine, mg_model, mg_params
+
+
+def _micrograd_loss(
+    engine: Any,
+    mg_model: Any,
+    mg_params: list[Any],
+    X: Sequence[Sequence[float]],
+    ys: Sequence[int],
+) -> Any:
+    """micrograd's demo loss, in its own code (as in its demo.ipynb)."""
+    inputs = [list(map(engine.Value, x)) for x in X]
+    scores = list(map(mg_model, inputs))
+    losses = [(1 + -y * s).relu() for y, s in zip(ys, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = L2_WEIGHT * sum(p * p for p in mg_params)
+    return data_loss + reg_loss
+
+
+def _micrograd_step_fn(
+    model: nn.MLP, X: Sequence[Sequence[float]], ys: Sequence[int]
+) -> Callable[[], float] | None:
+    """micrograd's demo step from ``model``'s weights, or None when micrograd is not installed."""
+    found = _micrograd_model(model)
+    if found is None:
+        return None
+    engine, mg_model, mg_params = found
 
     def step() -> float:
-        inputs = [list(map(engine.Value, x)) for x in X]
-        scores = list(map(mg_model, inputs))
-        losses = [(1 + -y * s).relu() for y, s in zip(ys, scores)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = L2_WEIGHT * sum(p * p for p in mg_params)
-        total = data_loss + reg_loss
+        total = _micrograd_loss(engine, mg_model, mg_params, X, ys)
         mg_model.zero_grad()
         total.backward()
         for p in mg_params:
@@ -267,10 +292,8 @@ def _micrograd_step_fn(
 
 def bench_moons(config: BenchConfig) -> dict[str, Any]:
     """Seconds per step of the moons demo: this package, micrograd (if installed), float floor."""
-    X, ys = moons_problem(config.moons_points, config.seed)
+    X, ys, model = _moons_setup(config)
     results: dict[str, Any] = {"points": len(X), "layers": [2, *LAYER_SIZES]}
-
-    model = nn.MLP(2, list(LAYER_SIZES), seed=config.seed)
     floor = FloatMLP.from_model(model)
     mg_step = _micrograd_step_fn(model, X, ys)
     params = model.parameters()
@@ -317,7 +340,6 @@ def build_chain(n_ops: int, start: float = 0.5) -> tuple[Value, Value]:
 def bench_chain(config: BenchConfig) -> dict[str, Any]:
     """Forward construction vs backward() of the chain, medians of ``chain_repeats`` builds."""
     forward, backward = [], []
-    nodes = 0
     for _ in range(config.chain_repeats):
         start = time.perf_counter()
         x, y = build_chain(config.chain_ops)
@@ -325,12 +347,11 @@ def bench_chain(config: BenchConfig) -> dict[str, Any]:
         start = time.perf_counter()
         y.backward()
         backward.append(time.perf_counter() - start)
-        nodes = config.chain_ops + config.chain_ops // 2 + 1
         del x, y
     f, b = statistics.median(forward), statistics.median(backward)
     return {
         "ops": config.chain_ops,
-        "values": nodes,
+        "values": config.chain_ops + config.chain_ops // 2 + 1,
         "forward_s": f,
         "backward_s": b,
         "backward_over_forward": b / f,
@@ -342,10 +363,8 @@ def bench_chain(config: BenchConfig) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _bytes_per_node(
-    build: Callable[[], Any], count: Callable[[Any], int]
-) -> tuple[float, int, int]:
-    """(bytes per node, nodes, bytes) allocated by ``build()``, as seen by tracemalloc."""
+def _allocated_by(build: Callable[[], Any]) -> tuple[int, Any]:
+    """(bytes allocated by ``build()`` as seen by tracemalloc, what it returned)."""
     gc.collect()
     tracemalloc.start()
     try:
@@ -354,8 +373,7 @@ def _bytes_per_node(
         allocated = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    nodes = count(root)
-    return allocated / nodes, nodes, allocated
+    return allocated, root
 
 
 def _micrograd_node_count(root: Any) -> int:
@@ -369,14 +387,16 @@ def _micrograd_node_count(root: Any) -> int:
     return len(seen)
 
 
-def _frees_by_refcount(build: Callable[[], Any]) -> tuple[bool, int]:
+def _frees_by_refcount(
+    build: Callable[[], Any], interior: Callable[[Any], Any] = lambda root: root.parents[0]
+) -> tuple[bool, int]:
     """(graph freed by reference counting alone, objects left for the cyclic collector)."""
     was_enabled = gc.isenabled()
     gc.collect()
     gc.disable()
     try:
         root = build()
-        probe = weakref.ref(root.parents[0])  # an interior node, held only by the graph
+        probe = weakref.ref(interior(root))  # a node held only by the graph
         del root
         freed = probe() is None
         leftover = gc.collect()  # unreachable objects found: 0 unless the graph had cycles
@@ -388,59 +408,42 @@ def _frees_by_refcount(build: Callable[[], Any]) -> tuple[bool, int]:
 
 def bench_memory(config: BenchConfig) -> dict[str, Any]:
     """Bytes per node of the chain and of the moons graph; frees-by-refcount and cycle checks."""
-    X, ys = moons_problem(config.moons_points, config.seed)
-    model = nn.MLP(2, list(LAYER_SIZES), seed=config.seed)
+    X, ys, model = _moons_setup(config)
     params = model.parameters()
 
     def moons_loss() -> Value:
         return nn.hinge_loss(model.forward_batch(X), ys) + nn.l2_penalty(params, L2_WEIGHT)
 
-    def count(root: Value) -> int:
-        return len(topological_order(root))
-
-    chain_bpn, chain_nodes, _ = _bytes_per_node(
-        lambda: build_chain(config.memory_chain_ops)[1], count
-    )
-    moons_bpn, moons_nodes, moons_bytes = _bytes_per_node(moons_loss, count)
-    edges = sum(len(v.parents) for v in topological_order(moons_loss()))
+    chain_bytes, chain = _allocated_by(lambda: build_chain(config.memory_chain_ops)[1])
+    chain_nodes = len(topological_order(chain))
+    moons_bytes, moons = _allocated_by(moons_loss)
+    moons_order = topological_order(moons)
     freed, leftover = _frees_by_refcount(moons_loss)
     results: dict[str, Any] = {
-        "chain_bytes_per_node": chain_bpn,
+        "chain_bytes_per_node": chain_bytes / chain_nodes,
         "chain_nodes": chain_nodes,
-        "moons_bytes_per_node": moons_bpn,
-        "moons_nodes": moons_nodes,
-        "moons_edges": edges,
+        "moons_bytes_per_node": moons_bytes / len(moons_order),
+        "moons_nodes": len(moons_order),
+        "moons_edges": sum(len(v.parents) for v in moons_order),
         "moons_bytes": moons_bytes,
         "freed_by_refcount": freed,
         "cycle_objects": leftover,
         "micrograd": None,
     }
-    modules = _micrograd()
-    if modules is not None:
-        engine, mg_nn = modules
-        random.seed(config.seed)  # micrograd initialises its weights from the global generator
-        mg_model = mg_nn.MLP(2, list(LAYER_SIZES))
-        mg_params = mg_model.parameters()
+    found = _micrograd_model(model)
+    if found is not None:
 
         def mg_loss() -> Any:
-            scores = [mg_model(list(map(engine.Value, x))) for x in X]
-            losses = [(1 + -y * s).relu() for y, s in zip(ys, scores)]
-            return sum(losses) * (1.0 / len(losses)) + L2_WEIGHT * sum(p * p for p in mg_params)
+            return _micrograd_loss(*found, X, ys)
 
-        bpn, nodes, total = _bytes_per_node(mg_loss, _micrograd_node_count)
-        was_enabled = gc.isenabled()
-        gc.collect()
-        gc.disable()
-        try:
-            mg_loss()
-            mg_cycles = gc.collect()
-        finally:
-            if was_enabled:
-                gc.enable()
+        mg_bytes, mg_root = _allocated_by(mg_loss)
+        mg_nodes = _micrograd_node_count(mg_root)
+        del mg_root
+        _, mg_cycles = _frees_by_refcount(mg_loss, interior=lambda root: next(iter(root._prev)))
         results["micrograd"] = {
-            "moons_bytes_per_node": bpn,
-            "moons_nodes": nodes,
-            "moons_bytes": total,
+            "moons_bytes_per_node": mg_bytes / mg_nodes,
+            "moons_nodes": mg_nodes,
+            "moons_bytes": mg_bytes,
             "cycle_objects": mg_cycles,
         }
     return results
@@ -496,15 +499,9 @@ def format_report(report: dict[str, Any]) -> str:
             f"  {'implementation':<16}{'time/step':>12}{'vs tinygrad_edu':>18}{'first loss':>14}",
         ]
         ours = moons["tinygrad_edu_s"]
-        rows = [("tinygrad_edu", ours), ("micrograd 0.1.0", moons["micrograd_s"])]
-        rows.append(("pure floats", moons["floor_s"]))
-        keys = {
-            "tinygrad_edu": "tinygrad_edu",
-            "micrograd 0.1.0": "micrograd",
-            "pure floats": "floor",
-        }
-        for name, seconds in rows:
-            loss = moons["first_loss"].get(keys[name])
+        rows = (("tinygrad_edu", "tinygrad_edu"), ("micrograd 0.1.0", "micrograd"))
+        for name, key in (*rows, ("pure floats", "floor")):
+            seconds, loss = moons[f"{key}_s"], moons["first_loss"].get(key)
             ratio = "-" if seconds is None else f"{seconds / ours:.2f}x"
             shown = "not installed" if seconds is None else _ms(seconds)
             loss_text = "-" if loss is None else f"{loss:.6f}"
