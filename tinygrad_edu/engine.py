@@ -200,13 +200,12 @@ def _as_value(x: object, op: str) -> Value:
 # every Value would pay 8 bytes for a field that is almost always empty (see bench.py, memory).
 _ORIGINS: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
 
-_VALUE_TYPES: frozenset[type] = frozenset()  # filled in below, once Value and Parameter exist
-
 
 def _as_values(items: Iterable[object], op: str) -> tuple[Value, ...]:
     """A tuple of Values from Values and plain numbers (numbers become constant leaves)."""
     items = tuple(items)
-    # One C-level pass over the types decides the common case (all Values) without a Python loop:
+    # One C-level pass over the types (_VALUE_TYPES, defined after Parameter) decides the common
+    # case, all Values, without a Python loop:
     # 1.1 us for 16 Values, against 2.8 us for calling _as_value on each (timeit, CPython 3.11).
     if _VALUE_TYPES.issuperset(map(type, items)):
         return items  # type: ignore[return-value]
@@ -545,7 +544,7 @@ class Parameter(Value):
     __slots__ = ()
 
 
-_VALUE_TYPES = frozenset((Value, Parameter))
+_VALUE_TYPES: frozenset[type] = frozenset((Value, Parameter))  # the types _as_values passes as is
 
 
 def dot(
