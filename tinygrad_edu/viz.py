@@ -33,6 +33,8 @@ from __future__ import annotations
 import math
 import re
 import shutil
+import subprocess
+import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -713,6 +715,16 @@ class Drawing(graphviz.Digraph):
         about = f": {self.summary}" if self.summary else ""
         return f"<computation graph drawing{about}; render(graph, 'g.svg') writes it>"
 
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, str]:
+        """What a notebook shows: the SVG, or why it could not be drawn and the DOT text."""
+        try:
+            svg = render_bytes(self, "svg").decode("utf-8")
+        except (GraphvizNotFoundError, RuntimeError) as error:
+            return {"text/plain": f"{error}\n\n{self.source}"}
+        return {"image/svg+xml": svg, "text/plain": repr(self)}
+
 
 def _add_legend(
     g: graphviz.Digraph, record: Any, with_neuron: bool, with_step: bool, output_name: str = "L"
@@ -761,22 +773,43 @@ def _add_legend(
 # -- rendering -------------------------------------------------------------------------------------
 
 
+def _renderer() -> list[str] | None:
+    """The Graphviz program to run: the bundled ``graphviz-pure``, else the system ``dot``.
+
+    ``graphviz-pure`` (a dependency, a Rust port of Graphviz) is looked up beside the running
+    Python first, since a notebook kernel's ``PATH`` often lacks its virtualenv's ``bin``.
+    """
+    scripts = Path(sysconfig.get_path("scripts"))
+    for candidate in (scripts / "graphviz-pure", scripts / "graphviz-pure.exe"):
+        if candidate.is_file():
+            return [str(candidate)]
+    for name in ("graphviz-pure", "dot"):
+        found = shutil.which(name)
+        if found:
+            return [found]
+    return None
+
+
 def render_bytes(graph: graphviz.Digraph, format: str = "svg", dpi: int | None = None) -> bytes:
-    """Run Graphviz ``dot`` on ``graph`` and return the drawing (``"svg"``, ``"png"``, ``"pdf"``).
+    """Lay out ``graph`` with Graphviz and return the drawing (``"svg"``, ``"png"``).
 
     ``dpi`` sets the resolution of bitmap formats (Graphviz draws PNGs at 96 dpi; 150-200 suits
-    slides). Raises ``GraphvizNotFoundError`` (with install instructions) when ``dot`` is not
-    installed.
+    slides). Raises ``GraphvizNotFoundError`` (with install instructions) when no Graphviz program
+    is found.
     """
-    if shutil.which("dot") is None:
+    program = _renderer()
+    if program is None:
         raise GraphvizNotFoundError(_INSTALL_HELP.format(fmt=format))
     if dpi is not None:
         graph = graph.copy()
         graph.attr(dpi=str(dpi))
-    try:
-        return graph.pipe(format=format)
-    except graphviz.ExecutableNotFound as error:
-        raise GraphvizNotFoundError(_INSTALL_HELP.format(fmt=format)) from error
+    result = subprocess.run(
+        [*program, f"-T{format}"], input=graph.source.encode("utf-8"), capture_output=True
+    )
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip()
+        raise RuntimeError(f"render: Graphviz could not write {format!r}: {message}")
+    return result.stdout
 
 
 def render(
