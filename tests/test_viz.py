@@ -289,8 +289,6 @@ def test_bad_arguments() -> None:
         draw_graph(L, step=4)
     with pytest.raises(ValueError, match="step"):
         draw_graph(L, step=-1)
-    with pytest.raises(ValueError, match="cannot be combined"):
-        draw_graph(L, step=1, collapse="neuron")
 
 
 # -- large graphs and collapsing neurons -----------------------------------------------------------

@@ -484,6 +484,165 @@ def _op_label(v: Value) -> str:
     return _OP_SYMBOLS.get(op, op)
 
 
+@dataclass
+class _Layout:
+    """What a drawing of ``root`` shows: the nodes in topological order, their ids and names,
+    the collapsed neurons (keyed by their output) and the Values they hide."""
+
+    root: Value
+    order: list[Value]
+    pos: dict[Value, int]
+    names: dict[Value, str]
+    neurons: dict[Value, _Neuron]
+    hidden: set[Value]
+
+    @property
+    def visible(self) -> list[Value]:
+        return [v for v in self.order if v not in self.hidden]
+
+    def owner(self, node: Value) -> Value:
+        """The drawn node that stands for ``node``: its neuron's box if it is a hidden dot."""
+        for neuron in self.neurons.values():
+            if node is neuron.dot:
+                return neuron.output
+        return node
+
+
+def _layout(root: Value, collapse: str | None) -> _Layout:
+    order = topological_order(root)
+    pos = {v: i for i, v in enumerate(order)}
+    neurons: dict[Value, _Neuron] = {}
+    hidden: set[Value] = set()
+    if collapse == "neuron":
+        neurons, hidden = _find_neurons(order, root, pos)
+    return _Layout(root, order, pos, _names(order), neurons, hidden)
+
+
+@dataclass(frozen=True)
+class DrawnStep:
+    """One step of the backward pass *as drawn*: the drawn node processed and the steps it covers.
+
+    Without ``collapse`` it is one ``BackpropStep``. With ``collapse="neuron"`` a neuron's box
+    stands for two steps of ``backprop_steps`` (its activation, then its ``dot``), so its drawn
+    step covers both; the box becomes the current node when the ``dot`` step sends the gradient
+    on to the neuron's inputs.
+
+    Attributes:
+        index: 1 for the first drawn step (``draw_graph(root, step=index)`` draws it).
+        node: the drawn node processed (a neuron's output Value for a collapsed neuron).
+        name: its name in the drawing.
+        steps: the ``BackpropStep`` s it covers, in the order of the backward pass.
+        done: how many steps of ``backprop_steps`` are done after this drawn step; the gradients
+            drawn are ``gradients_after(root, done)``.
+    """
+
+    index: int
+    node: Value
+    name: str
+    steps: tuple[BackpropStep, ...]
+    done: int
+
+    def __str__(self) -> str:
+        return "\n".join(str(s) for s in self.steps)
+
+
+def drawn_steps(
+    root: Value, grad: float = 1.0, collapse: str | None = None
+) -> list[DrawnStep]:
+    """The steps of ``draw_graph(root, step=k, collapse=collapse)`` for k = 1 .. n.
+
+    Each drawn step ends after the last backward step of its drawn node (a collapsed neuron's
+    activation step is followed by its ``dot`` step; the activation step changes nothing drawn
+    except through the hidden ``dot``), so drawn step k shows ``gradients_after(root, done)``.
+    """
+    if collapse not in (None, "neuron"):
+        raise ValueError(f"drawn_steps: collapse must be None or 'neuron', got {collapse!r}")
+    return _drawn_steps(_layout(root, collapse), backprop_steps(root, grad))
+
+
+def _drawn_steps(layout: _Layout, steps: Sequence[BackpropStep]) -> list[DrawnStep]:
+    activations = {n.activation for n in layout.neurons.values() if n.activation is not None}
+    drawn: list[DrawnStep] = []
+    mine: dict[Value, list[BackpropStep]] = {}  # steps of each drawn node, so far
+    for done, step in enumerate(steps, start=1):
+        node = layout.owner(step.node)
+        mine.setdefault(node, []).append(step)
+        if step.node in activations:
+            continue  # the neuron's dot step comes next and ends its drawn step
+        drawn.append(
+            DrawnStep(len(drawn) + 1, node, layout.names[node], tuple(mine.pop(node)), done)
+        )
+    return drawn
+
+
+@dataclass
+class _StepState:
+    """Where the backward pass stands in a step drawing."""
+
+    index: int
+    n_steps: int
+    totals: dict[Value, float]  # dL/d node reached so far
+    received: dict[Value, int]  # contributions received so far
+    expected: dict[Value, int]  # contributions each node gets in the whole pass
+    step_of: dict[Value, BackpropStep]  # the nodes processed so far, and their steps
+    current: Value | None  # the drawn node of the last step done
+
+
+def _step_state(layout: _Layout, step: int, grad: float) -> _StepState:
+    steps = backprop_steps(layout.root, grad)
+    drawn = _drawn_steps(layout, steps)
+    _check_step(step, len(drawn))
+    done = drawn[step - 1].done if step > 0 else 0
+    totals, received = _totals_after(layout.root, steps, done, grad)
+    expected: dict[Value, int] = {}
+    for v in layout.order:
+        for p in v.parents:
+            expected[p] = expected.get(p, 0) + 1
+    return _StepState(
+        index=step,
+        n_steps=len(drawn),
+        totals=totals,
+        received=received,
+        expected=expected,
+        step_of={s.node: s for s in steps[:done]},
+        current=drawn[step - 1].node if step > 0 else None,
+    )
+
+
+def _check_draw_arguments(root: Value, rankdir: str, collapse: str | None) -> None:
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"draw_graph: rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    if collapse not in (None, "neuron"):
+        raise ValueError(f"draw_graph: collapse must be None or 'neuron', got {collapse!r}")
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_graph: root must be a Value, got {type(root).__name__}")
+
+
+def _check_size(layout: _Layout, collapse: str | None, max_nodes: int) -> None:
+    """Refuse more than ``max_nodes`` boxes and op ovals, saying which call draws the graph."""
+    neurons = layout.neurons
+    n_drawn = sum(1 + (1 if v.parents and v not in neurons else 0) for v in layout.visible)
+    if n_drawn <= max_nodes:
+        return
+    hint = ""
+    if collapse is None:
+        collapsed = _layout(layout.root, "neuron")
+        n_collapsed = sum(
+            1 + (1 if v.parents and v not in collapsed.neurons else 0) for v in collapsed.visible
+        )
+        if collapsed.neurons:
+            extra = "" if n_collapsed <= max_nodes else f", max_nodes={n_collapsed}"
+            hint = (
+                f'pass collapse="neuron"{extra} to draw each neuron (dot + activation) as one '
+                f"node ({n_collapsed} nodes), or "
+            )
+    raise GraphTooLargeError(
+        f"draw_graph: the graph has {n_drawn} nodes to draw (values and op nodes), more than "
+        f"max_nodes={max_nodes}; {hint}raise the limit with max_nodes={n_drawn} (the drawing "
+        f"gets slow to lay out and hard to read)"
+    )
+
+
 def draw_graph(
     root: Value,
     *,
@@ -509,12 +668,13 @@ def draw_graph(
         collapse: ``None``, or ``"neuron"`` to draw each ``dot`` with Parameter weights, plus its
             activation, as one box (the weights and bias it alone uses are hidden and counted).
         max_nodes: refuse (``GraphTooLargeError``) to draw more boxes and op ovals than this.
-        step: draw the graph as it stands after this many steps of ``backprop_steps(root, grad)``:
-            gradients reached so far (``(so far)`` while contributions are still missing, blank when
-            none arrived yet), the node of step ``step`` highlighted in red with
-            ``local x upstream = contribution`` on its edges, edges already processed dark,
-            edges still to come grey.
-            ``step=0`` shows only the seed on the root. Not combinable with ``collapse``.
+        step: draw the graph as it stands after this many steps of the backward pass
+            (``drawn_steps(root, grad, collapse)``; without ``collapse`` these are the steps of
+            ``backprop_steps``): gradients reached so far (``(so far)`` while contributions are
+            still missing, blank when none arrived yet), the node of step ``step`` highlighted in
+            red with ``local x upstream = contribution`` on its edges, edges already processed
+            dark, edges still to come grey. ``step=0`` shows only the seed on the root. With
+            ``collapse="neuron"`` a neuron's box is one step (its activation and its dot).
         grad: the seed dL/dL used with ``step``.
         legend: add a key to the kinds of boxes and the edge labels.
         title: a caption under the drawing.
@@ -527,61 +687,25 @@ def draw_graph(
     Outside ``step`` mode the gradients shown are the ``.grad`` attributes as they are (call
     ``backward()`` first); constants' gradients are never shown.
     """
-    if rankdir not in ("LR", "TB"):
-        raise ValueError(f"draw_graph: rankdir must be 'LR' or 'TB', got {rankdir!r}")
-    if collapse not in (None, "neuron"):
-        raise ValueError(f"draw_graph: collapse must be None or 'neuron', got {collapse!r}")
-    if step is not None and collapse is not None:
-        raise ValueError(
-            "draw_graph: step= and collapse= cannot be combined; draw step by step "
-            "without collapse, on a smaller graph"
-        )
-    if not isinstance(root, Value):
-        raise TypeError(f"draw_graph: root must be a Value, got {type(root).__name__}")
+    _check_draw_arguments(root, rankdir, collapse)
+    layout = _layout(root, collapse)
+    _check_size(layout, collapse, max_nodes)
+    state = _step_state(layout, step, grad) if step is not None else None
     fmt = lambda x: format_number(x, digits)  # noqa: E731
 
-    order = topological_order(root)
-    pos = {v: i for i, v in enumerate(order)}
-    names = _names(order)
-    neurons: dict[Value, _Neuron] = {}
-    hidden: set[Value] = set()
-    if collapse == "neuron":
-        neurons, hidden = _find_neurons(order, root, pos)
-    visible = [v for v in order if v not in hidden]
-    n_drawn = sum(1 + (1 if v.parents and v not in neurons else 0) for v in visible)
-    if n_drawn > max_nodes:
-        hint = (
-            'pass collapse="neuron" to draw each neuron (dot + activation) as one node, or '
-            if collapse is None
-            else ""
-        )
-        raise GraphTooLargeError(
-            f"draw_graph: the graph has {n_drawn} nodes to draw (values and op nodes), more than "
-            f"max_nodes={max_nodes}; {hint}raise the limit with max_nodes={n_drawn} (the drawing "
-            f"gets slow to lay out and hard to read)"
-        )
-
-    # Step mode: where the backward pass stands after `step` steps.
-    steps: list[BackpropStep] = []
-    totals: dict[Value, float] = {}
-    received: dict[Value, int] = {}
-    expected: dict[Value, int] = {}
-    current: Value | None = None
-    step_of: dict[Value, BackpropStep] = {}  # the nodes processed so far, and their steps
-    if step is not None:
-        steps = backprop_steps(root, grad)
-        _check_step(step, len(steps))
-        totals, received = _totals_after(root, steps, step, grad)
-        for v in order:
-            for p in v.parents:
-                expected[p] = expected.get(p, 0) + 1
-        step_of = {s.node: s for s in steps[:step]}
-        current = steps[step - 1].node if step > 0 else None
-
-    g = Drawing(name="computation_graph")
-    g.summary = f"{len(visible)} values" + (
-        f", step {step} of {len(steps)}" if step is not None else ""
+    g = _new_drawing(rankdir, title)
+    g.summary = f"{len(layout.visible)} values" + (
+        f", step {state.index} of {state.n_steps}" if state is not None else ""
     )
+    _draw_nodes(g, layout, state, fmt)
+    _draw_edges(g, layout, state, fmt, show_local_grads)
+    if legend:
+        _add_legend(g, _record, bool(layout.neurons), state is not None, layout.names[root])
+    return g
+
+
+def _new_drawing(rankdir: str, title: str | None) -> Drawing:
+    g = Drawing(name="computation_graph")
     g.attr(
         rankdir=rankdir,
         ordering="out",
@@ -596,41 +720,49 @@ def draw_graph(
     g.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.6", color=DONE_EDGE_COLOR)
     if title:
         g.attr(label=title, labelloc="b", fontsize="13")
+    return g
 
-    def record(fields: list[str]) -> str:
-        # Braces flip a record's fields across the rank direction: a strip left to right in LR
-        # (micrograd's look), a compact card top to bottom in TB (wide layers stay narrow).
-        return graphviz.nohtml("{ " + " | ".join(_escape(f) for f in fields) + " }")
 
-    def grad_field(v: Value) -> str:
-        if step is None:
-            return f"grad {fmt(v.grad)}"
-        if v not in totals:
-            return "grad "  # not reached yet: blank
-        partial = v is not root and received.get(v, 0) < expected.get(v, 0)
-        return f"grad {fmt(totals[v])}" + (" (so far)" if partial else "")
+def _record(fields: list[str]) -> str:
+    # Braces flip a record's fields across the rank direction: a strip left to right in LR
+    # (micrograd's look), a compact card top to bottom in TB (wide layers stay narrow).
+    return graphviz.nohtml("{ " + " | ".join(_escape(f) for f in fields) + " }")
 
-    # Nodes, in topological order.
-    for v in visible:
-        vid = f"n{pos[v]}"
+
+def _grad_field(v: Value, layout: _Layout, state: _StepState | None, fmt: Any) -> str:
+    if state is None:
+        return f"grad {fmt(v.grad)}"
+    if v not in state.totals:
+        return "grad "  # not reached yet: blank
+    partial = v is not layout.root and state.received.get(v, 0) < state.expected.get(v, 0)
+    return f"grad {fmt(state.totals[v])}" + (" (so far)" if partial else "")
+
+
+def _draw_nodes(g: Drawing, layout: _Layout, state: _StepState | None, fmt: Any) -> None:
+    """One record box per drawn Value (``n<k>``), in topological order, and its op oval."""
+    root, neurons = layout.root, layout.neurons
+    current = state.current if state is not None else None
+    for v in layout.visible:
+        vid = f"n{layout.pos[v]}"
         kind = "output" if v is root else node_kind(v)
         attrs: dict[str, str] = {"shape": "record", "fillcolor": FILL[kind], "color": "#343a40"}
+        grad_text = _grad_field(v, layout, state, fmt)
         if v in neurons:
             neuron = neurons[v]
             counts = f"{neuron.n_weights} w" + (" + b" if neuron.has_bias else "")
             act = neuron.activation.op if neuron.activation is not None else "linear"
-            fields = [f"{neuron.name} {act}", counts, f"data {fmt(v.data)}", grad_field(v)]
+            fields = [f"{neuron.name} {act}", counts, f"data {fmt(v.data)}", grad_text]
             if v is not root:
                 attrs["fillcolor"] = FILL["neuron"]
         elif kind == "constant":
             fields = ([v.label] if v.label else []) + [f"data {fmt(v.data)}"]
         else:
-            fields = [names[v], f"data {fmt(v.data)}", grad_field(v)]
+            fields = [layout.names[v], f"data {fmt(v.data)}", grad_text]
         if v is root:
             attrs["penwidth"] = "2"
-        if step is not None and v is current:
+        if v is current:
             attrs.update(fillcolor=CURRENT_FILL, color=CURRENT_COLOR, penwidth="2.5")
-        g.node(vid, label=record(fields), **attrs)
+        g.node(vid, label=_record(fields), **attrs)
         if v.parents and v not in neurons:
             op_attrs = {
                 "shape": "ellipse",
@@ -641,52 +773,77 @@ def draw_graph(
                 "height": "0.3",
                 "margin": "0.04,0.02",
             }
-            if step is not None and v is current:
+            if v is current:
                 op_attrs.update(color=CURRENT_COLOR, penwidth="2.5")
             g.node(f"{vid}_op", label=_op_label(v), **op_attrs)
             g.edge(f"{vid}_op", vid)
 
-    # Edges parent -> op oval (or -> neuron box), labelled with the local derivative.
-    # An edge label in dot becomes a virtual node on an extra rank, and with one labelled edge all
-    # ranks double: the hundreds of unlabelled layer-to-layer edges of a collapsed MLP then each
-    # get a virtual node and the drawing grows ten times taller. So a collapsed graph uses
-    # xlabel, placed after the layout.
+
+# (parent, local derivative d drawn node / d parent, the edge's product in the steps done, the
+# upstream gradient to print beside it)
+_Edge = tuple[Value, float, EdgeProduct | None, float]
+
+
+def _node_edges(v: Value, layout: _Layout, state: _StepState | None) -> list[_Edge]:
+    """The edges drawn into ``v``: into its op oval, or straight into a collapsed neuron's box."""
+    step_of = state.step_of if state is not None else {}
+    if v not in layout.neurons:
+        if v in step_of:
+            return [(p.parent, p.local, p, p.upstream) for p in step_of[v].products]
+        return [(p, local, None, 0.0) for p, local in zip(v.parents, v.local_grads)]
+    neuron = layout.neurons[v]
+    act_local = neuron.activation.local_grads[0] if neuron.activation is not None else 1.0
+    # d out/d p = act'(z) * d z/d p through the hidden dot node z; the product added into p is
+    # (d z/d p) x dL/dz, printed as (d out/d p) x dL/d out
+    products: Sequence[EdgeProduct | None] = [None] * len(neuron.dot.parents)
+    if neuron.dot in step_of:
+        products = step_of[neuron.dot].products
+    upstream = state.totals.get(v, 0.0) if state is not None else 0.0
+    return [
+        (p, local * act_local, product, upstream)
+        for p, local, product in zip(neuron.dot.parents, neuron.dot.local_grads, products)
+        if p not in layout.hidden
+    ]
+
+
+def _draw_edges(
+    g: Drawing,
+    layout: _Layout,
+    state: _StepState | None,
+    fmt: Any,
+    show_local_grads: bool | None,
+) -> None:
+    """Edges parent -> op oval (or -> neuron box), labelled with the local derivative.
+
+    An edge label in dot becomes a virtual node on an extra rank, and with one labelled edge all
+    ranks double: the hundreds of unlabelled layer-to-layer edges of a collapsed MLP then each
+    get a virtual node and the drawing grows ten times taller. So a collapsed graph uses xlabel,
+    placed after the layout.
+    """
+    neurons, pos = layout.neurons, layout.pos
     label_key = "xlabel" if neurons else "label"
-    for v in visible:
+    for v in layout.visible:
         if not v.parents:
             continue
         if v in neurons:
-            neuron = neurons[v]
-            act_local = neuron.activation.local_grads[0] if neuron.activation is not None else 1.0
-            # (parent, local derivative, this backward step's product for the edge, if any)
-            edges: list[tuple[Value, float, EdgeProduct | None]] = [
-                # d out/d p = act'(z) * d z/d p through the hidden dot node z
-                (p, local * act_local, None)
-                for p, local in zip(neuron.dot.parents, neuron.dot.local_grads)
-                if p not in hidden
-            ]
             target = f"n{pos[v]}"
             labelled = bool(show_local_grads)
             style = {"color": "#868e96", "penwidth": "0.7", "arrowsize": "0.45"}
         else:
-            edges = [(p, local, None) for p, local in zip(v.parents, v.local_grads)]
             target = f"n{pos[v]}_op"
             labelled = bool(show_local_grads) if neurons else show_local_grads is not False
             style = {}
-            if v in step_of:
-                edges = [(p.parent, p.local, p) for p in step_of[v].products]
-        for p, local, product in edges:
+        for p, local, product, upstream in _node_edges(v, layout, state):
             attrs = dict(style)
-            if step is None:
+            if state is None:
                 if labelled:
                     attrs[label_key] = fmt(local)
             elif product is not None:
                 if labelled:
                     attrs[label_key] = (
-                        f"{fmt(product.local)} \u00d7 {fmt(product.upstream)}"
-                        f" = {fmt(product.contribution)}"
+                        f"{fmt(local)} \u00d7 {fmt(upstream)} = {fmt(product.contribution)}"
                     )
-                if v is current:
+                if v is state.current:
                     attrs.update(color=CURRENT_COLOR, fontcolor=CURRENT_COLOR, penwidth="2")
                 else:
                     attrs.update(fontcolor=DONE_EDGE_COLOR)
@@ -695,10 +852,6 @@ def draw_graph(
                     attrs[label_key] = f"{fmt(local)} \u00d7 ?"
                 attrs.update(color=PENDING_COLOR, fontcolor=PENDING_COLOR, style="dashed")
             g.edge(f"n{pos[p]}", target, **attrs)
-
-    if legend:
-        _add_legend(g, record, bool(neurons), step is not None, names[root])
-    return g
 
 
 class Drawing(graphviz.Digraph):
