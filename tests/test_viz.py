@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import os
 import re
@@ -22,15 +23,18 @@ from tinygrad_edu.viz import (
     DEFAULT_MAX_NODES,
     FILL,
     BackpropStep,
+    DrawnStep,
     EdgeProduct,
     GraphTooLargeError,
     GraphvizNotFoundError,
     backprop_frames,
     backprop_steps,
     draw_graph,
+    drawn_steps,
     explain_backward,
     export_frames,
     export_gif,
+    export_html,
     format_matrix,
     format_number,
     gradients_after,
@@ -38,6 +42,8 @@ from tinygrad_edu.viz import (
     print_backprop,
     render,
     render_bytes,
+    step_caption,
+    step_frames,
     step_through,
 )
 
@@ -576,7 +582,7 @@ def test_step_through_with_ipywidgets() -> None:
     widgets = pytest.importorskip("ipywidgets")
     L, _ = karpathy_graph()
     box = step_through(L)
-    slider, picture, caption = box.children
+    slider, caption, picture = box.children  # the step's text above the drawing
     assert isinstance(slider, widgets.IntSlider) and (slider.min, slider.max) == (0, 3)
     assert "<svg" in picture.value and "step 0" in caption.value
     slider.value = 3
@@ -619,3 +625,217 @@ def test_drawing_text_form_has_no_memory_address() -> None:
     assert repr(g) == "<computation graph drawing: 3 values; render(graph, 'g.svg') writes it>"
     assert "step 1 of 2" in repr(draw_graph(out, step=1))
     assert " at 0x" not in repr(g) and " at 0x" not in repr(g.copy())
+
+
+# -- stepping over a collapsed drawing, the saved stepper ----------------------------------------
+
+
+def _can_render() -> bool:
+    try:
+        render_bytes(graphviz.Digraph(), "svg")
+    except (GraphvizNotFoundError, RuntimeError):
+        return False
+    return True
+
+
+needs_renderer = pytest.mark.skipif(not _can_render(), reason="no Graphviz renderer")
+
+
+def drawn_grads(source: str) -> dict[str, str]:
+    """``{node id: the text after 'grad '}`` for every record box of a drawing's DOT text."""
+    grads = {}
+    for node_id, label in re.findall(r'^\s*(n\d+) \[label="\{ (.*?) \}"', source, flags=re.M):
+        for part in label.split(" | "):
+            if part.startswith("grad"):
+                grads[node_id] = part[len("grad") :].strip()
+    return grads
+
+
+def small_mlp_loss() -> Value:
+    model = MLP(2, [3, 1], activation="tanh", seed=1)
+    loss = mse_loss(model([Value(0.5, label="x0"), Value(-1.0, label="x1")]), 0.3)
+    loss.label = "J"
+    return loss
+
+
+@pytest.mark.parametrize("collapse", [None, "neuron"])
+def test_drawn_steps_cover_the_backward_pass_in_order(collapse: str | None) -> None:
+    loss = small_mlp_loss()
+    steps = backprop_steps(loss)
+    drawn = drawn_steps(loss, collapse=collapse)
+    assert all(isinstance(d, DrawnStep) for d in drawn)
+    covered = [s.node for d in drawn for s in d.steps]
+    assert covered == [s.node for s in steps]  # every backward step once, in its order
+    assert [d.done for d in drawn] == list(itertools.accumulate(len(d.steps) for d in drawn))
+    assert [d.index for d in drawn] == list(range(1, len(drawn) + 1))
+    if collapse is None:
+        assert len(drawn) == len(steps)
+    else:
+        # 3 tanh neurons of two backward steps each (activation, then dot), the rest one each
+        assert sorted(len(d.steps) for d in drawn).count(2) == 3
+        assert {d.name for d in drawn if len(d.steps) == 2} == {"L0.N0", "L0.N1", "L0.N2"}
+
+
+def test_collapsed_step_drawings_show_the_gradients_reached() -> None:
+    loss = small_mlp_loss()
+    drawn = drawn_steps(loss, collapse="neuron")
+    order = topological_order(loss)
+    first = draw_graph(loss, collapse="neuron", step=0).source
+    boxes = set(drawn_grads(first))
+    for k in range(len(drawn) + 1):
+        done = drawn[k - 1].done if k else 0
+        reached = gradients_after(loss, done)
+        src = draw_graph(loss, collapse="neuron", step=k).source
+        grads = drawn_grads(src)
+        assert set(grads) == boxes
+        for node_id, text in grads.items():
+            v = order[int(node_id[1:])]
+            if v not in reached:
+                assert text == ""  # not reached yet: blank
+            else:
+                assert text.split(" ")[0] == format_number(reached[v])
+        if k:  # the node of the step is the red one
+            current = f"n{order.index(drawn[k - 1].node)}"
+            assert CURRENT_COLOR in node_line(src, current)
+    # the last drawing shows what backward() leaves
+    loss.backward()
+    last = drawn_grads(draw_graph(loss, collapse="neuron", step=len(drawn)).source)
+    assert last == drawn_grads(draw_graph(loss, collapse="neuron").source)
+
+
+def test_a_neuron_box_gets_its_gradient_when_the_pass_reaches_it() -> None:
+    loss = small_mlp_loss()
+    drawn = drawn_steps(loss, collapse="neuron")
+    order = topological_order(loss)
+    k = next(d.index for d in drawn if d.name == "L0.N0")
+    box = f"n{order.index(drawn[k - 1].node)}"
+    # its gradient arrived with the output neuron's step, before its own step
+    arrival = next(d.index for d in drawn if d.name == "L1.N0")
+    assert arrival < k
+    for j in range(len(drawn) + 1):
+        text = drawn_grads(draw_graph(loss, collapse="neuron", step=j).source)[box]
+        assert (text != "") == (j >= arrival)
+    # on its own step its edges from the inputs carry local x upstream = contribution
+    src = draw_graph(loss, collapse="neuron", step=k, show_local_grads=True).source
+    into = [ln for ln in src.splitlines() if f"-> {box} [" in ln]
+    assert len(into) == 2 and all(CURRENT_COLOR in ln and " = " in ln for ln in into)
+
+
+def test_step_caption_of_a_collapsed_neuron_names_its_two_steps() -> None:
+    loss = small_mlp_loss()
+    drawn = drawn_steps(loss, collapse="neuron")
+    k = next(d.index for d in drawn if d.name == "L0.N1")
+    text = step_caption(loss, k, collapse="neuron")
+    first, *rest = text.splitlines()
+    done = drawn[k - 1].done
+    assert first == (
+        f"drawn step {k} of {len(drawn)}: L0.N1 (backward steps {done - 1}-{done} of "
+        f"{len(backprop_steps(loss))})"
+    )
+    assert rest[0].startswith(f"step {done - 1}: L0.N1 = tanh(L0.N1.z)")
+    assert any(ln.startswith(f"step {done}: L0.N1.z = L0.N1.w0*x0") for ln in rest)
+    assert step_caption(loss, 0) == "step 0: nothing done yet; the seed dJ/dJ = 1"
+    with pytest.raises(ValueError, match="step"):
+        step_caption(loss, len(drawn) + 1, collapse="neuron")
+
+
+def test_the_too_large_error_suggests_a_call_that_works() -> None:
+    loss = mlp_loss()
+    with pytest.raises(GraphTooLargeError) as info:
+        draw_graph(loss)
+    suggestion = re.search(r'pass collapse="neuron"(, max_nodes=(\d+))? ', str(info.value))
+    assert suggestion is not None
+    kwargs: dict = {"collapse": "neuron"}
+    if suggestion.group(2):
+        kwargs["max_nodes"] = int(suggestion.group(2))
+    assert draw_graph(loss, **kwargs)
+    n = len(drawn_steps(loss, collapse="neuron"))
+    assert draw_graph(loss, step=n, **kwargs)  # stepping works on it too
+    pytest.importorskip("ipywidgets")
+    box = step_through(loss, static=False, **kwargs)
+    box.children[0].value = n
+    assert "drawn step" in box.children[1].value
+    # a graph that collapsing would not shrink enough gets the max_nodes it needs
+    with pytest.raises(GraphTooLargeError) as info:
+        draw_graph(loss, max_nodes=10)
+    needed = int(re.search(r'collapse="neuron", max_nodes=(\d+)', str(info.value)).group(1))
+    assert draw_graph(loss, collapse="neuron", max_nodes=needed)
+    with pytest.raises(GraphTooLargeError):
+        draw_graph(loss, collapse="neuron", max_nodes=needed - 1)
+
+
+def test_no_collapse_hint_when_there_are_no_neurons() -> None:
+    x = Value(1.0, label="x")
+    y = sum((x * i for i in range(1, 60)), Value(0.0))
+    with pytest.raises(GraphTooLargeError) as info:
+        draw_graph(y, max_nodes=50)
+    assert "collapse" not in str(info.value)
+
+
+@needs_renderer
+@pytest.mark.parametrize("collapse", [None, "neuron"])
+def test_step_frames_carry_the_drawn_gradients(collapse: str | None) -> None:
+    loss = small_mlp_loss()
+    frames = step_frames(loss, collapse=collapse)
+    drawn = drawn_steps(loss, collapse=collapse)
+    order = topological_order(loss)
+    assert len(frames) == len(drawn) + 1
+    for k, frame in enumerate(frames):
+        done = drawn[k - 1].done if k else 0
+        reached = gradients_after(loss, done)
+        grads = {order[int(i[1:])]: g for i, g in frame.data["grads"].items()}
+        assert grads and all(grads[v] == reached[v] for v in grads)  # the same floats
+        assert frame.caption == step_caption(loss, k, collapse=collapse)
+        assert frame.node == (f"n{order.index(drawn[k - 1].node)}" if k else None)
+        assert frame.svg.startswith("<svg")
+        # what the SVG shows is what the DOT says
+        for text in drawn_grads(draw_graph(loss, step=k, collapse=collapse).source).values():
+            if text:
+                assert f">grad {html.escape(text)}<" in frame.svg.replace("&#45;", "-")
+
+
+@needs_renderer
+def test_export_html_writes_one_page_with_every_step(tmp_path) -> None:
+    L, _ = karpathy_graph()
+    path = export_html(L, tmp_path / "out" / "backprop.html")
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count('<figure class="tge-frame"') == len(backprop_steps(L)) + 1
+    assert page.count("<svg") == len(backprop_steps(L)) + 1
+    # nothing from the network: no external script, style sheet, font or image
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+    assert "@import" not in page and "<link" not in page and "url(http" not in page
+    assert html.escape("step 3: e = a * b") in page
+    # the same graph, the same file
+    assert export_html(L, tmp_path / "again.html").read_text(encoding="utf-8") == page
+    with pytest.raises(TypeError, match="export_html"):
+        export_html(3.0, tmp_path / "x.html")  # type: ignore[arg-type]
+
+
+@needs_renderer
+def test_step_through_saves_a_page_and_a_strip_for_no_kernel() -> None:
+    pytest.importorskip("ipywidgets")
+    image = pytest.importorskip("PIL.Image")
+    import base64
+    import io
+
+    loss = small_mlp_loss()
+    box = step_through(loss, collapse="neuron")
+    slider, caption, picture = box.children
+    n = len(drawn_steps(loss, collapse="neuron"))
+    assert slider.max == n
+    bundle = box._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # live: the widget
+    assert bundle["text/plain"] == f"<backward pass stepper: {n} steps of J>"
+    assert bundle["text/html"].count('<figure class="tge-frame"') == n + 1
+    assert box._repr_mimebundle_()["text/html"] == bundle["text/html"]  # built once, stable
+    with image.open(io.BytesIO(base64.b64decode(bundle["image/png"]))) as strip:
+        one = image.open(io.BytesIO(render_bytes(draw_graph(loss, collapse="neuron"), "png")))
+        assert strip.height > (n + 1) * one.height  # every frame, one below the other
+    no_static = step_through(loss, static=False)._repr_mimebundle_()
+    assert "text/html" not in no_static and "image/png" not in no_static
+    # the live slider: each move draws that step
+    for k in (n, 2, 0):
+        slider.value = k
+        assert f"step {k}" in caption.value
+        assert "max-width: 100%" in picture.value and "overflow: auto" in picture.value

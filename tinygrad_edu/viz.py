@@ -30,6 +30,7 @@ still available.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import shutil
@@ -49,15 +50,18 @@ __all__ = [
     "ACTIVATIONS",
     "BackpropStep",
     "Drawing",
+    "DrawnStep",
     "EdgeProduct",
     "GraphTooLargeError",
     "GraphvizNotFoundError",
     "backprop_frames",
     "backprop_steps",
     "draw_graph",
+    "drawn_steps",
     "explain_backward",
     "export_frames",
     "export_gif",
+    "export_html",
     "format_matrix",
     "format_number",
     "gradients_after",
@@ -65,6 +69,8 @@ __all__ = [
     "print_backprop",
     "render",
     "render_bytes",
+    "step_caption",
+    "step_frames",
     "step_through",
 ]
 
@@ -311,9 +317,16 @@ def backprop_steps(root: Value, grad: float = 1.0) -> list[BackpropStep]:
     values after zeroing the leaves (``model.zero_grad()``) and calling ``root.backward(grad)``,
     bit for bit; ``.grad`` values left by earlier calls are ignored.
     """
+    return _backprop_steps(root, grad)
+
+
+def _backprop_steps(
+    root: Value, grad: float = 1.0, names: dict[Value, str] | None = None
+) -> list[BackpropStep]:
+    """``backprop_steps``, the nodes called by ``names`` in the text (default: ``_names``)."""
     seed = float(grad)
     order = topological_order(root)
-    names = _names(order)
+    names = names if names is not None else _names(order)
     out_name = root.label or "L"
     totals: dict[Value, float] = dict.fromkeys(order, 0.0)
     totals[root] += seed
@@ -496,6 +509,17 @@ class _Layout:
     neurons: dict[Value, _Neuron]
     hidden: set[Value]
 
+    def text_names(self) -> dict[Value, str]:
+        """Names for the step text: a collapsed neuron's output is called by the neuron's name
+        (as its box is), its hidden dot ``<neuron>.z``, unless they carry labels."""
+        names = dict(self.names)
+        for neuron in self.neurons.values():
+            if not neuron.output.label:
+                names[neuron.output] = neuron.name
+            if neuron.activation is not None and not neuron.dot.label:
+                names[neuron.dot] = f"{neuron.name}.z"
+        return names
+
     @property
     def visible(self) -> list[Value]:
         return [v for v in self.order if v not in self.hidden]
@@ -546,9 +570,7 @@ class DrawnStep:
         return "\n".join(str(s) for s in self.steps)
 
 
-def drawn_steps(
-    root: Value, grad: float = 1.0, collapse: str | None = None
-) -> list[DrawnStep]:
+def drawn_steps(root: Value, grad: float = 1.0, collapse: str | None = None) -> list[DrawnStep]:
     """The steps of ``draw_graph(root, step=k, collapse=collapse)`` for k = 1 .. n.
 
     Each drawn step ends after the last backward step of its drawn node (a collapsed neuron's
@@ -557,7 +579,8 @@ def drawn_steps(
     """
     if collapse not in (None, "neuron"):
         raise ValueError(f"drawn_steps: collapse must be None or 'neuron', got {collapse!r}")
-    return _drawn_steps(_layout(root, collapse), backprop_steps(root, grad))
+    layout = _layout(root, collapse)
+    return _drawn_steps(layout, _backprop_steps(root, grad, layout.text_names()))
 
 
 def _drawn_steps(layout: _Layout, steps: Sequence[BackpropStep]) -> list[DrawnStep]:
@@ -569,9 +592,8 @@ def _drawn_steps(layout: _Layout, steps: Sequence[BackpropStep]) -> list[DrawnSt
         mine.setdefault(node, []).append(step)
         if step.node in activations:
             continue  # the neuron's dot step comes next and ends its drawn step
-        drawn.append(
-            DrawnStep(len(drawn) + 1, node, layout.names[node], tuple(mine.pop(node)), done)
-        )
+        name = layout.neurons[node].name if node in layout.neurons else layout.names[node]
+        drawn.append(DrawnStep(len(drawn) + 1, node, name, tuple(mine.pop(node)), done))
     return drawn
 
 
@@ -987,48 +1009,215 @@ def render(
 
 
 def backprop_frames(root: Value, grad: float = 1.0, **draw_kwargs: Any) -> list[graphviz.Digraph]:
-    """One drawing per state of the backward pass: ``draw_graph(root, step=k)`` for k = 0 .. n."""
-    n = len(backprop_steps(root, grad))
+    """One drawing per state of the backward pass: ``draw_graph(root, step=k)`` for k = 0 .. n.
+
+    n is ``len(drawn_steps(root, grad, collapse))``: with ``collapse="neuron"`` a neuron's box
+    is one step.
+    """
+    n = len(drawn_steps(root, grad, draw_kwargs.get("collapse")))
     return [draw_graph(root, step=k, grad=grad, **draw_kwargs) for k in range(n + 1)]
 
 
-def step_through(root: Value, grad: float = 1.0, **draw_kwargs: Any) -> Any:
+def step_caption(root: Value, k: int, grad: float = 1.0, collapse: str | None = None) -> str:
+    """The text of drawn step ``k`` (as shown above the drawing by ``step_through``).
+
+    Step 0 names the seed; step k lists the chain-rule products of ``drawn_steps(...)[k - 1]``
+    (for a collapsed neuron, its activation's step and its dot's step, said so on a first line).
+    """
+    drawn = drawn_steps(root, grad, collapse)
+    _check_step(k, len(drawn))
+    if k == 0:
+        out = root.label or "L"
+        return f"step 0: nothing done yet; the seed d{out}/d{out} = {format_number(grad)}"
+    step = drawn[k - 1]
+    if collapse is None:
+        return str(step)
+    first, last = step.done - len(step.steps) + 1, step.done
+    covers = f"backward step {last}" if first == last else f"backward steps {first}-{last}"
+    n_all = len(backprop_steps(root, grad))
+    return f"drawn step {k} of {len(drawn)}: {step.name} ({covers} of {n_all})\n{step}"
+
+
+def _svg_text(graph: graphviz.Digraph) -> str:
+    """The drawing as an inline ``<svg>`` element, or, when it cannot be rendered, the reason
+    and the DOT text in a ``<pre>``."""
+    try:
+        svg = render_bytes(graph, "svg").decode("utf-8")
+    except (GraphvizNotFoundError, RuntimeError) as error:
+        return f"<pre>{_html_escape(str(error))}\n\n{_html_escape(graph.source)}</pre>"
+    return svg[svg.find("<svg") :]  # inline in HTML: drop the XML prolog
+
+
+def step_frames(root: Value, grad: float = 1.0, **draw_kwargs: Any) -> list[Any]:
+    """The frames of the step page (``tinygrad_edu.page.Frame``), one per drawn step 0 .. n.
+
+    Each holds the SVG of ``draw_graph(root, step=k, ...)``, ``step_caption(root, k, ...)``, the
+    id of the node processed (scrolled into view) and, under ``data["grads"]``, the gradients
+    drawn: ``{"n<i>": dL/d node}`` for every drawn non-constant node reached, the numbers of
+    ``gradients_after(root, done)``.
+    """
+    from tinygrad_edu.page import Frame
+
+    collapse = draw_kwargs.get("collapse")
+    layout = _layout(root, collapse)
+    steps = _backprop_steps(root, grad, layout.text_names())
+    drawn = _drawn_steps(layout, steps)
+    frames = []
+    for k in range(len(drawn) + 1):
+        done = drawn[k - 1].done if k > 0 else 0
+        totals = _totals_after(root, steps, done, grad)[0]
+        grads = {
+            f"n{layout.pos[v]}": totals[v]
+            for v in layout.visible
+            if v in totals and node_kind(v) != "constant"
+        }
+        frames.append(
+            Frame(
+                svg=_svg_text(draw_graph(root, step=k, grad=grad, **draw_kwargs)),
+                caption=step_caption(root, k, grad, collapse),
+                node=f"n{layout.pos[drawn[k - 1].node]}" if k > 0 else None,
+                data={"grads": grads, "done": done},
+            )
+        )
+    return frames
+
+
+def export_html(
+    root: Value, path: str | Path, grad: float = 1.0, title: str | None = None, **draw_kwargs: Any
+) -> Path:
+    """Write the backward pass of ``root`` as one self-contained HTML page; return its path.
+
+    The page holds every step's drawing (inline SVG, ``draw_graph(root, step=k, **draw_kwargs)``
+    for k = 0 .. n) with the step's text above it, a slider, previous/next buttons and the keys
+    (left/right arrows step, Home/End jump); the node processed is scrolled into view. Nothing is
+    loaded from the network: open the file in any browser, offline, or send it. Works with
+    ``collapse="neuron"`` (a neuron's box is one step). See ``tinygrad_edu.page``.
+    """
+    from tinygrad_edu.page import write_page
+
+    if not isinstance(root, Value):
+        raise TypeError(f"export_html: root must be a Value, got {type(root).__name__}")
+    name = root.label or "L"
+    heading = title or f"Backward pass of {name}, one step at a time"
+    return write_page(step_frames(root, grad, **draw_kwargs), path, heading)
+
+
+def _png_strip(frames: Sequence[graphviz.Digraph], captions: Sequence[str]) -> bytes | None:
+    """The frames as one PNG, one below the other, each under its caption (for pages that show
+    no HTML); None when Pillow is missing or the strip would be too big to be useful."""
+    try:
+        from PIL import Image, ImageDraw, ImageFont
+    except ImportError:
+        return None
+    import io
+
+    images = [Image.open(io.BytesIO(render_bytes(f, "png"))).convert("RGB") for f in frames]
+    font = ImageFont.load_default()
+    line = 14
+    heights = [line * (len(c.splitlines()) + 1) + im.height + 20 for c, im in zip(captions, images)]
+    width = max(im.width for im in images) + 20
+    if sum(heights) > _MAX_STRIP_PIXELS // width:
+        return None
+    strip = Image.new("RGB", (width, sum(heights)), "white")
+    draw = ImageDraw.Draw(strip)
+    top = 0
+    for caption, im, height in zip(captions, images, heights):
+        draw.line([(0, top), (width, top)], fill="#adb5bd")
+        for i, text in enumerate(caption.splitlines()):
+            draw.text((10, top + 6 + i * line), text, fill="black", font=font)
+        strip.paste(im, (10, top + line * (len(caption.splitlines()) + 1)))
+        top += height
+    out = io.BytesIO()
+    strip.convert("P", palette=Image.Palette.ADAPTIVE).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+_MAX_STRIP_PIXELS = 40_000_000
+"""A bigger strip of frames (about 6,000 x 6,000 pixels) is left out of the saved output."""
+
+
+def step_through(root: Value, grad: float = 1.0, static: bool = True, **draw_kwargs: Any) -> Any:
     """Scrub through the backward pass in a notebook.
 
-    With ipywidgets installed: returns a widget (a ``VBox``) with a slider over the steps
-    0 .. n, the drawing after that many steps (SVG) and the step's chain-rule text. Display it
-    as the last expression of a cell. Without ipywidgets: returns ``backprop_frames(...)``, the list
-    of drawings (each shows itself as SVG when displayed in a notebook).
+    With ipywidgets installed: returns a widget (a ``VBox``) with a slider over the drawn steps
+    0 .. n (``drawn_steps``), the step's chain-rule text and, below it, the drawing after that
+    many steps (SVG, in a box that scrolls when the drawing is wider than the output). Display it
+    as the last expression of a cell. ``collapse="neuron"`` and the other ``draw_graph`` options
+    pass through ``draw_kwargs``.
+
+    With ``static`` (the default), the output a notebook saves also works with no kernel: beside
+    the live widget it carries the step page of ``export_html`` (a slider that runs in the
+    browser: nbconvert's HTML and nbviewer keep it) and a PNG strip of all the frames (for pages
+    that show no HTML). A live notebook shows the widget. Building them renders every step once.
+
+    Without ipywidgets: returns ``backprop_frames(...)``, the list of drawings (each shows itself
+    as SVG when displayed in a notebook).
     """
+    collapse = draw_kwargs.get("collapse")
+    n_steps = len(drawn_steps(root, grad, collapse))
+    draw_graph(root, step=n_steps, grad=grad, **draw_kwargs)  # bad options fail here, not later
     try:
         import ipywidgets as widgets
     except ImportError:
         return backprop_frames(root, grad, **draw_kwargs)
 
-    steps = backprop_steps(root, grad)
     slider = widgets.IntSlider(
-        value=0, min=0, max=len(steps), step=1, description="step", continuous_update=False
+        value=0, min=0, max=n_steps, step=1, description="step", continuous_update=False
     )
     picture = widgets.HTML()
     caption = widgets.HTML()
 
     def show(k: int) -> None:
-        graph = draw_graph(root, step=k, grad=grad, **draw_kwargs)
-        try:
-            svg = render_bytes(graph, "svg").decode("utf-8")
-            picture.value = svg[svg.find("<svg") :]  # inline in HTML: drop the XML prolog
-        except GraphvizNotFoundError as error:
-            picture.value = f"<pre>{_html_escape(str(error))}\n\n{_html_escape(graph.source)}</pre>"
-        if k == 0:
-            out = root.label or "L"
-            text = f"step 0: nothing done yet; the seed d{out}/d{out} = {format_number(grad)}"
-        else:
-            text = str(steps[k - 1])
+        svg = _svg_text(draw_graph(root, step=k, grad=grad, **draw_kwargs))
+        picture.value = (
+            '<div style="max-width: 100%; max-height: 80vh; overflow: auto; '
+            f'border: 1px solid #dee2e6">{svg}</div>'
+        )
+        text = step_caption(root, k, grad, collapse)
         caption.value = f"<pre>{_html_escape(text)}</pre>"
 
     slider.observe(lambda change: show(change["new"]), names="value")
     show(0)
-    return widgets.VBox([slider, picture, caption])
+    box = _stepper_box(widgets)([slider, caption, picture])
+    box.layout.max_width = "100%"
+    if static:
+        box.static_page = functools.cache(lambda: _static_output(root, grad, draw_kwargs))
+    box.description = f"<backward pass stepper: {n_steps} steps of {root.label or 'L'}>"
+    return box
+
+
+def _stepper_box(widgets: Any) -> type:
+    """A ``VBox`` whose saved output carries the no-kernel page and the PNG strip too."""
+
+    class StepThrough(widgets.VBox):  # type: ignore[misc, name-defined]
+        static_page: Any = None
+        description = "<backward pass stepper>"
+
+        def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+            bundle = dict(super()._repr_mimebundle_(**kwargs))
+            bundle["text/plain"] = self.description  # stable, unlike the widget's repr
+            if self.static_page is not None:
+                bundle.update(self.static_page())
+            return bundle
+
+    return StepThrough
+
+
+def _static_output(root: Value, grad: float, draw_kwargs: dict[str, Any]) -> dict[str, str]:
+    """The step page (``text/html``) and the PNG strip (``image/png``) of ``step_through``."""
+    import base64
+
+    from tinygrad_edu.page import page_fragment
+
+    frames = step_frames(root, grad, **draw_kwargs)
+    out: dict[str, str] = {"text/html": page_fragment(frames)}
+    try:
+        strip = _png_strip(backprop_frames(root, grad, **draw_kwargs), [f.caption for f in frames])
+    except (GraphvizNotFoundError, RuntimeError):
+        strip = None
+    if strip is not None:
+        out["image/png"] = base64.b64encode(strip).decode("ascii")
+    return out
 
 
 def _html_escape(text: str) -> str:
