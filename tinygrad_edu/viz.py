@@ -17,11 +17,15 @@ What is drawn (``draw_graph``):
   same DOT text on every run, and unlabelled nodes are called by those ids in the text walkthrough.
 * ``collapse="neuron"`` draws each neuron (a ``dot`` with Parameter weights, plus its activation)
   as one box, so a whole MLP fits on a page.
-* ``step=k`` draws the graph as it stands after k steps of the backward pass (``backprop_steps``).
+* ``step=k`` draws the graph as it stands after k steps of the backward pass (``drawn_steps``;
+  with ``collapse="neuron"`` a neuron's box is one step: its activation and its dot).
 
-Stepping (``backprop_steps``, ``explain_backward``, ``step_through``, ``export_frames``): the
-backward pass replayed one node at a time, in the order ``Value.backward`` processes them, with each
-chain-rule product written out. PyTorch shows none of this: it keeps no interior gradients at all.
+Stepping (``backprop_steps``, ``explain_backward``, ``step_through``, ``export_frames``,
+``export_html``): the backward pass replayed one node at a time, in the order ``Value.backward``
+processes them, with each chain-rule product written out. PyTorch shows none of this: it keeps no
+interior gradients at all. ``export_html`` writes the steps as one self-contained page (a slider,
+no kernel, no network; built by ``tinygrad_edu.page``), and the output ``step_through`` saves in a
+notebook carries that page too.
 
 Rendering (``render``, ``render_bytes``) runs the system Graphviz ``dot`` program; when it is
 missing, a ``GraphvizNotFoundError`` says how to install it, and ``graph.source`` (the DOT text) is
