@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,28 @@ def test_bad_frames() -> None:
     assert '<div class="tge-drawing"><pre>no dot</pre></div>' in page_fragment(
         [Frame("<pre>no dot</pre>", "x")]
     )
+
+
+def test_notebook_02_saves_steppers_that_need_no_kernel() -> None:
+    path = (
+        Path(__file__).resolve().parent.parent / "notebooks" / "02_stepping_through_backprop.ipynb"
+    )
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    # saved widget state would make nbconvert and nbviewer draw the widget (dead without a
+    # kernel) instead of the step page
+    assert "widgets" not in notebook["metadata"], (
+        "re-execute notebook 02 with --ExecutePreprocessor.store_widget_state=False"
+    )
+    steppers = [
+        output
+        for cell in notebook["cells"]
+        if cell["cell_type"] == "code" and "step_through(" in "".join(cell["source"])
+        for output in cell["outputs"]
+        if output["output_type"] == "execute_result"
+    ]
+    assert len(steppers) == 4
+    for output in steppers:
+        page = "".join(output["data"]["text/html"])
+        assert page.startswith('<div class="tge-stepper"') and "tgeStepper(" in page
+        assert output["data"]["image/png"]  # the strip, for pages that show no HTML
+        assert "application/vnd.jupyter.widget-view+json" in output["data"]  # live: the widget

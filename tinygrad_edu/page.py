@@ -57,7 +57,8 @@ _STYLE = """
 .tge-stepper .tge-position { font-variant-numeric: tabular-nums; min-width: 7em; }
 .tge-stepper figure { margin: 0 0 1em 0; }
 .tge-stepper .tge-caption { margin: 0 0 0.4em 0; padding: 0.4em 0.6em; background: #f8f9fa;
-  border-left: 3px solid #e03131; white-space: pre-wrap; font-size: 0.9em; }
+  border-left: 3px solid #e03131; white-space: pre-wrap; font-size: 0.9em;
+  font-family: monospace; }
 .tge-stepper .tge-drawing { max-width: 100%; max-height: 80vh; overflow: auto;
   border: 1px solid #dee2e6; }
 .tge-stepper .tge-drawing svg { display: block; max-width: none; }
