@@ -52,6 +52,7 @@ class Frame:
 
 _STYLE = """
 .tge-stepper { font-family: sans-serif; max-width: 100%; }
+.tge-stepper [hidden] { display: none !important; }
 .tge-stepper .tge-controls { display: flex; align-items: center; gap: 0.5em; margin: 0.3em 0; }
 .tge-stepper .tge-controls input[type=range] { flex: 1 1 auto; max-width: 40em; }
 .tge-stepper .tge-position { font-variant-numeric: tabular-nums; min-width: 7em; }

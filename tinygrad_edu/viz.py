@@ -1168,14 +1168,20 @@ def step_through(root: Value, grad: float = 1.0, static: bool = True, **draw_kwa
     slider = widgets.IntSlider(
         value=0, min=0, max=n_steps, step=1, description="step", continuous_update=False
     )
-    picture = widgets.HTML()
+    slider.layout.width = "min(100%, 40em)"
+    picture = widgets.HTML(layout=widgets.Layout(width="100%"))
+    picture.add_class("tge-live-drawing")
     caption = widgets.HTML()
 
     def show(k: int) -> None:
         svg = _svg_text(draw_graph(root, step=k, grad=grad, **draw_kwargs))
+        # An HTML widget's content box grows with what it holds; let it shrink to the output's
+        # width, so a wide drawing scrolls inside its box instead of widening the output.
         picture.value = (
-            '<div style="max-width: 100%; max-height: 80vh; overflow: auto; '
-            f'border: 1px solid #dee2e6">{svg}</div>'
+            "<style>.tge-live-drawing .widget-html-content "
+            "{ flex-shrink: 1; min-width: 0; width: 100%; }</style>"
+            '<div style="box-sizing: border-box; max-width: 100%; max-height: 80vh; '
+            f'overflow: auto; border: 1px solid #dee2e6">{svg}</div>'
         )
         text = step_caption(root, k, grad, collapse)
         caption.value = f"<pre>{_html_escape(text)}</pre>"
@@ -1183,10 +1189,11 @@ def step_through(root: Value, grad: float = 1.0, static: bool = True, **draw_kwa
     slider.observe(lambda change: show(change["new"]), names="value")
     show(0)
     box = _stepper_box(widgets)([slider, caption, picture])
-    box.layout.max_width = "100%"
+    box.layout.width = "100%"
     if static:
         box.static_page = functools.cache(lambda: _static_output(root, grad, draw_kwargs))
-    box.description = f"<backward pass stepper: {n_steps} steps of {root.label or 'L'}>"
+    plural = "step" if n_steps == 1 else "steps"
+    box.description = f"<backward pass stepper: {n_steps} {plural} of {root.label or 'L'}>"
     return box
 
 
