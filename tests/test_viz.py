@@ -7,7 +7,6 @@ import itertools
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -15,6 +14,7 @@ import graphviz
 import pytest
 from hypothesis import given, settings
 
+from tinygrad_edu import viz
 from tinygrad_edu.engine import Parameter, Value, dot, topological_order
 from tinygrad_edu.nn import MLP, mse_loss
 from tinygrad_edu.testing import expressions
@@ -47,7 +47,9 @@ from tinygrad_edu.viz import (
     step_through,
 )
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
+needs_dot = pytest.mark.skipif(
+    viz._renderer() is None, reason="no Graphviz program (graphviz-pure or dot) found"
+)
 
 
 def karpathy_graph() -> tuple[Value, dict[str, Value]]:
@@ -839,3 +841,13 @@ def test_step_through_saves_a_page_and_a_strip_for_no_kernel() -> None:
         slider.value = k
         assert f"step {k}" in caption.value
         assert "max-width: 100%" in picture.value and "overflow: auto" in picture.value
+
+
+def test_notebook_output_carries_png_beside_svg() -> None:
+    import base64
+
+    L, _ = karpathy_graph()
+    bundle = draw_graph(L)._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml") or "<svg" in bundle["image/svg+xml"]
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+    assert "0x" not in bundle["text/plain"]  # no memory address in the saved text form

@@ -34,6 +34,7 @@ still available.
 
 from __future__ import annotations
 
+import base64
 import functools
 import math
 import re
@@ -897,12 +898,23 @@ class Drawing(graphviz.Digraph):
     def _repr_mimebundle_(
         self, include: Any = None, exclude: Any = None, **kwargs: Any
     ) -> dict[str, str]:
-        """What a notebook shows: the SVG, or why it could not be drawn and the DOT text."""
+        """What a notebook shows: the SVG with a PNG beside it, or why it could not be drawn.
+
+        The PNG is what an untrusted notebook (every downloaded one), a repository page and
+        nbviewer display, since they do not show SVG from an untrusted source. When rendering
+        fails for any reason, the cell shows the package's message and the DOT text instead of
+        a traceback, so *Run All* goes on.
+        """
         try:
             svg = render_bytes(self, "svg").decode("utf-8")
-        except (GraphvizNotFoundError, RuntimeError) as error:
+            png = render_bytes(self, "png")
+        except (GraphvizNotFoundError, RuntimeError, OSError) as error:
             return {"text/plain": f"{error}\n\n{self.source}"}
-        return {"image/svg+xml": svg, "text/plain": repr(self)}
+        return {
+            "image/svg+xml": svg,
+            "image/png": base64.b64encode(png).decode("ascii"),
+            "text/plain": repr(self),
+        }
 
 
 def _add_legend(
@@ -1216,7 +1228,6 @@ def _stepper_box(widgets: Any) -> type:
 
 def _static_output(root: Value, grad: float, draw_kwargs: dict[str, Any]) -> dict[str, str]:
     """The step page (``text/html``) and the PNG strip (``image/png``) of ``step_through``."""
-    import base64
 
     from tinygrad_edu.page import page_fragment
 
