@@ -851,3 +851,12 @@ def test_notebook_output_carries_png_beside_svg() -> None:
     assert bundle["image/svg+xml"].lstrip().startswith("<?xml") or "<svg" in bundle["image/svg+xml"]
     assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
     assert "0x" not in bundle["text/plain"]  # no memory address in the saved text form
+
+
+def test_a_format_the_renderer_cannot_write_names_those_it_can(monkeypatch, tmp_path) -> None:
+    L, _ = karpathy_graph()
+    monkeypatch.setenv("PATH", str(tmp_path))  # only the bundled graphviz-pure is left
+    with pytest.raises(RuntimeError, match="pdf") as info:
+        render_bytes(draw_graph(L), "pdf")
+    assert "svg" in str(info.value) and "png" in str(info.value)
+    assert not isinstance(info.value, GraphvizNotFoundError)
