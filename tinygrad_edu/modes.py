@@ -1,0 +1,127 @@
+"""Gradient modes: ``no_grad`` / ``enable_grad`` (recording on or off) and ``detect_anomaly``.
+
+As PyTorch keeps ``grad_mode`` and ``anomaly_mode`` apart from the tensor, these live apart from
+``Value``. A ``ContextVar`` makes both settings per thread and per asyncio task; one variable holds
+both flags, so each op pays for a single lookup (``bench`` workloads ``moons`` and ``chain``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import os
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, TypeVar
+
+__all__ = [
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "AnomalyError",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_RECORD = 1  # bit 0: record parents (grad mode)
+_ANOMALY = 2  # bit 1: check every result and remember where each node was made
+_MODE: contextvars.ContextVar[int] = contextvars.ContextVar("tinygrad_edu_mode", default=_RECORD)
+
+
+class _ModeSwitch:
+    """A context manager that is also a decorator: sets or clears one bit of the mode."""
+
+    _bit = 0
+    _on = False
+    _tokens: list[contextvars.Token[int]]
+
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        self = super().__new__(cls)
+        self._tokens = []
+        if func is not None:  # used bare, as ``@no_grad``
+            return self(func)
+        return self
+
+    def __init__(self, func: Callable[..., Any] | None = None) -> None:
+        pass
+
+    def __enter__(self) -> _ModeSwitch:
+        mode = _MODE.get()
+        mode = (mode | self._bit) if self._on else (mode & ~self._bit)
+        self._tokens.append(_MODE.set(mode))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _MODE.reset(self._tokens.pop())
+
+    def __call__(self, func: F) -> F:
+        switch = type(self)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with switch():
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_ModeSwitch):
+    """Stop recording: Values made inside have no parents and ``requires_grad=False``.
+
+    Use it for evaluation (validation loss, plotting) where no gradient is needed: no graph is
+    built, so it is faster and uses no memory for the graph. Works as ``with no_grad():``, as
+    ``@no_grad()`` and as ``@no_grad``. The setting is per thread and per asyncio task.
+    """
+
+    _bit = _RECORD
+    _on = False
+
+
+class enable_grad(_ModeSwitch):
+    """Turn recording back on inside a ``no_grad`` block (context manager or decorator)."""
+
+    _bit = _RECORD
+    _on = True
+
+
+class detect_anomaly(_ModeSwitch):
+    """Raise ``AnomalyError`` as soon as a NaN or inf appears, forward or backward.
+
+    Inside it, every new node remembers the ``file:line`` of the user code that created it, so the
+    error names the op and where it was made. It is slower; use it to hunt a NaN, then turn it off.
+    """
+
+    _bit = _ANOMALY
+    _on = True
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``no_grad`` (in this thread / task)."""
+    return bool(_MODE.get() & _RECORD)
+
+
+def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly``."""
+    return bool(_MODE.get() & _ANOMALY)
+
+
+class AnomalyError(RuntimeError):
+    """A NaN or inf appeared inside ``detect_anomaly``; the message names the op and where."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _creation_site() -> str:
+    """``file:line`` of the first frame outside this package: where the user made the node."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == (
+        _PACKAGE_DIR
+    ):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
