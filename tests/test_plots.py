@@ -660,3 +660,25 @@ def test_finite_difference_error_bad_input():
         plots.plot_finite_difference_error(math.sin, 1.0, 0.5, hs=[1e-3, -1e-3])
     with pytest.raises(ValueError, match="every error is 0"):
         plots.plot_finite_difference_error(lambda v: 2 * v, 1.0, 2.0, hs=[0.5, 0.25])
+
+
+def test_trajectories_mark_each_end_and_keep_the_legend_off_the_paths():
+    # Two identical optimizers: their paths lie exactly on top of each other.
+    same = {
+        "GD": lambda p: GradientDescent(p, 1e-3),
+        "GD again": lambda p: GradientDescent(p, 1e-3),
+    }
+    fig = plots.plot_trajectories("rosenbrock", same, steps=10, resolution=40)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    lines = ax.get_lines()
+    paths, ends = lines[:2], [line for line in lines if len(line.get_xdata()) == 1][-2:]
+    assert [e.get_marker() for e in ends] == ["s", "^"]  # a shape of its own per path
+    assert ends[0].get_markersize() > ends[1].get_markersize()  # nested, the later one on top
+    for path_line, end in zip(paths, ends):
+        assert end.get_xdata()[0] == path_line.get_xdata()[-1]
+        assert end.get_ydata()[0] == path_line.get_ydata()[-1]
+        assert end.get_color() == path_line.get_color()
+    legend_box = ax.get_legend().get_window_extent()
+    assert legend_box.y1 <= ax.get_window_extent().y0  # below the map, covering no path
+    _assert_nothing_clipped(fig)

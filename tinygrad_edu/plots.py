@@ -26,6 +26,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.figure import Figure
+from matplotlib.legend_handler import HandlerTuple
 from matplotlib.ticker import LogLocator, MaxNLocator
 
 from tinygrad_edu import optim
@@ -943,11 +944,12 @@ def plot_trajectories(
         ax.contour(gx, gy, g, levels=[0.0], colors="crimson", linewidths=2.0)
         ax.plot([], [], color="crimson", lw=2.0, label="constraint boundary g = 0")
 
+    path_lines = []
     for i, (name, r) in enumerate(paths.items()):
         px = [p[0] for p in r.points]
         py = [p[1] for p in r.points]
         note = " (diverged)" if r.diverged else ""
-        ax.plot(
+        (line,) = ax.plot(
             px,
             py,
             "-o",
@@ -957,6 +959,7 @@ def plot_trajectories(
             alpha=0.9,
             label=f"{name}: f={r.losses[-1]:.3g} after {r.steps} steps{note}",
         )
+        path_lines.append(line)
     ax.plot(
         [s[0] for s in starts],
         [s[1] for s in starts],
@@ -978,16 +981,67 @@ def plot_trajectories(
         )
     if problem is not None and problem.marker is not None:
         ax.plot(*problem.marker, "X", color="white", mec="k", ms=10, zorder=5, label="saddle point")
+    end_markers = _mark_path_ends(ax, path_lines)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(title if title is not None else (problem.name if problem else "optimizer paths"))
+    # Each path's legend entry shows its line and its end marker; the legend sits below the map,
+    # where it covers no path.
+    handles, labels = ax.get_legend_handles_labels()
+    ends = dict(zip(path_lines, end_markers))
+    handles = [(h, ends[h]) if h in ends else h for h in handles]
     if len(starts) == 1:
-        ax.legend(loc="best", fontsize=8, framealpha=0.9)
-    else:  # many paths: a legend inside would cover some of them
-        fig.legend(loc="outside lower center", ncol=2, fontsize=8)
+        ax.legend(
+            handles,
+            labels,
+            handler_map={tuple: HandlerTuple(ndivide=None)},
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.1),
+            ncol=2,
+            fontsize=8,
+            title="paths that overlap are told apart by their end markers",
+            title_fontsize=8,
+        )
+    else:
+        fig.legend(
+            handles,
+            labels,
+            handler_map={tuple: HandlerTuple(ndivide=None)},
+            loc="outside lower center",
+            ncol=2,
+            fontsize=8,
+        )
     return _finish(fig, path)
+
+
+_END_MARKERS = ("s", "^", "D", "v", "P", "h", "X", "p")
+
+
+def _mark_path_ends(ax: Any, lines: list[Any]) -> list[Any]:
+    """Mark where each path ends with a shape of its own, later paths drawn smaller and on top.
+
+    Paths that end at the same point (several optimizers converging to one minimum) or run on
+    top of each other stay visible as nested markers of different shapes and colours.
+    """
+    markers = []
+    for i, line in enumerate(lines):
+        x, y = line.get_xdata()[-1], line.get_ydata()[-1]
+        (end,) = ax.plot(
+            [x],
+            [y],
+            _END_MARKERS[i % len(_END_MARKERS)],
+            color=line.get_color(),
+            mec="k",
+            mew=0.8,
+            ms=max(13.0 - 1.8 * i, 5.0),
+            ls="none",
+            zorder=6 + 0.01 * i,
+            label="_nolegend_",
+        )
+        markers.append(end)
+    return markers
 
 
 # ----------------------------------------------------------------------------------------------
