@@ -989,9 +989,9 @@ def plot_trajectories(
     ax.set_title(title if title is not None else (problem.name if problem else "optimizer paths"))
     # Each path's legend entry shows its line and its end marker; the legend sits below the map,
     # where it covers no path.
-    handles, labels = ax.get_legend_handles_labels()
+    artists, labels = ax.get_legend_handles_labels()
     ends = dict(zip(path_lines, end_markers))
-    handles = [(h, ends[h]) if h in ends else h for h in handles]
+    handles: list[Any] = [(h, ends[h]) if h in ends else h for h in artists]
     if len(starts) == 1:
         ax.legend(
             handles,
