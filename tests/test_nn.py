@@ -587,3 +587,17 @@ def test_losses_take_numpy_targets_and_refuse_2d_ones():
     assert hinge_loss(preds, np.array([1, -1])).data == hinge_loss(preds, [1, -1]).data == 1.5
     with pytest.raises(ValueError, match=r"mse_loss: target must be 1-D .* got shape \(1, 2\)"):
         mse_loss(preds, np.array([[1.0, 3.0]]))
+
+
+def test_losses_name_their_interior_nodes_for_drawings() -> None:
+    from tinygrad_edu.engine import topological_order
+
+    pred = Value(0.5)
+    loss = mse_loss([pred], [0.2])
+    names = {v.label: v for v in topological_order(loss) if v.label}
+    assert set(names) == {"e", "e\u00b2", "\u03a3"}
+    assert names["e"].data == pytest.approx(0.3) and names["e\u00b2"].data == pytest.approx(0.09)
+    assert loss.data == pytest.approx(0.09)  # naming changes no number
+    batch = hinge_loss([Value(0.2), Value(-1.0)], [1, -1])
+    labels = {v.label for v in topological_order(batch) if v.label}
+    assert labels == {"1-ts0", "1-ts1", "hinge0", "hinge1", "\u03a3"}

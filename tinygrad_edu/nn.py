@@ -539,7 +539,19 @@ def _reduce(op: str, terms: list[Value], reduction: str) -> Value:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     total = Value.sum(terms)
+    total.label = "\u03a3"  # drawings and the step text call the sum by name
     return total / len(terms) if reduction == "mean" else total
+
+
+def _named(value: Value, name: str) -> Value:
+    """Label an interior node of a loss (``e``, or ``e3`` for sample 3 of a batch) for drawings."""
+    value.label = name
+    return value
+
+
+def _tags(n: int) -> list[str]:
+    """Suffixes for the per-sample nodes of a loss: none for one sample, 0 .. n-1 for a batch."""
+    return [""] if n == 1 else [str(i) for i in range(n)]
 
 
 def _value(v: Value | Number) -> Value:
@@ -553,7 +565,10 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     """
     p, t = _pairs("mse_loss", pred, target)
     _check_reduction("mse_loss", reduction)
-    return _reduce("mse_loss", [(_value(a) - b) ** 2 for a, b in zip(p, t)], reduction)
+    tags = _tags(len(p))
+    errors = [_named(_value(a) - b, f"e{k}") for k, a, b in zip(tags, p, t)]
+    squares = [_named(e**2, f"e{k}\u00b2") for k, e in zip(tags, errors)]
+    return _reduce("mse_loss", squares, reduction)
 
 
 def mae_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
@@ -600,9 +615,10 @@ def hinge_loss(scores: Any, labels: Any, reduction: str = "mean") -> Value:
                 f"hinge_loss: labels must be -1 or +1, label {i} is {float(label)!r} "
                 f"(convert 0/1 labels with 2 * y - 1)"
             )
-    return _reduce(
-        "hinge_loss", [(1 - label * _value(a)).relu() for a, label in zip(s, y)], reduction
-    )
+    tags = _tags(len(s))
+    margins = [_named(1 - label * _value(a), f"1-ts{k}") for k, a, label in zip(tags, s, y)]
+    hinges = [_named(m.relu(), f"hinge{k}") for k, m in zip(tags, margins)]
+    return _reduce("hinge_loss", hinges, reduction)
 
 
 def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Value:
