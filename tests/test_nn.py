@@ -600,4 +600,4 @@ def test_losses_name_their_interior_nodes_for_drawings() -> None:
     assert loss.data == pytest.approx(0.09)  # naming changes no number
     batch = hinge_loss([Value(0.2), Value(-1.0)], [1, -1])
     labels = {v.label for v in topological_order(batch) if v.label}
-    assert labels == {"1-ts0", "1-ts1", "hinge0", "hinge1", "\u03a3"}
+    assert labels == {"ts0", "ts1", "1-ts0", "1-ts1", "hinge0", "hinge1", "\u03a3"}

@@ -616,7 +616,8 @@ def hinge_loss(scores: Any, labels: Any, reduction: str = "mean") -> Value:
                 f"(convert 0/1 labels with 2 * y - 1)"
             )
     tags = _tags(len(s))
-    margins = [_named(1 - label * _value(a), f"1-ts{k}") for k, a, label in zip(tags, s, y)]
+    scaled = [_named(label * _value(a), f"ts{k}") for k, a, label in zip(tags, s, y)]  # t s
+    margins = [_named(1 - ts, f"1-ts{k}") for k, ts in zip(tags, scaled)]
     hinges = [_named(m.relu(), f"hinge{k}") for k, m in zip(tags, margins)]
     return _reduce("hinge_loss", hinges, reduction)
 
