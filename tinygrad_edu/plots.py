@@ -992,27 +992,23 @@ def plot_trajectories(
     artists, labels = ax.get_legend_handles_labels()
     ends = dict(zip(path_lines, end_markers))
     handles: list[Any] = [(h, ends[h]) if h in ends else h for h in artists]
+    legend_style: dict[str, Any] = {
+        "handler_map": {tuple: HandlerTuple(ndivide=None)},
+        "ncol": 2,
+        "fontsize": 8,
+    }
     if len(starts) == 1:
         ax.legend(
             handles,
             labels,
-            handler_map={tuple: HandlerTuple(ndivide=None)},
             loc="upper center",
             bbox_to_anchor=(0.5, -0.1),
-            ncol=2,
-            fontsize=8,
             title="paths that overlap are told apart by their end markers",
             title_fontsize=8,
+            **legend_style,
         )
     else:
-        fig.legend(
-            handles,
-            labels,
-            handler_map={tuple: HandlerTuple(ndivide=None)},
-            loc="outside lower center",
-            ncol=2,
-            fontsize=8,
-        )
+        fig.legend(handles, labels, loc="outside lower center", **legend_style)
     return _finish(fig, path)
 
 

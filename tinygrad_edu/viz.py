@@ -196,8 +196,10 @@ class GraphvizNotFoundError(RuntimeError):
 
 
 _INSTALL_HELP = (
-    "the Graphviz 'dot' program was not found on PATH, so the graph cannot be rendered to {fmt}. "
-    "Install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS), "
+    "no Graphviz program was found (neither the bundled graphviz-pure nor a 'dot' on PATH), so "
+    "the graph cannot be rendered to {fmt}. Reinstall the bundled one with pip install "
+    "graphviz-pure, or install Graphviz: apt-get install graphviz (Debian/Ubuntu), "
+    "brew install graphviz (macOS), "
     "conda install graphviz (conda), choco install graphviz / winget install graphviz (Windows), "
     "or see https://graphviz.org/download/. The DOT text is still available as graph.source."
 )
