@@ -525,20 +525,42 @@ def test_custom_op_refuses_bad_input(
         custom_op(op, 1.0, parents, local_grads)
 
 
-def test_custom_op_second_derivative_needs_a_registered_rule(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_custom_op_second_derivative_needs_a_rule() -> None:
     x = Value(-1.5)
     assert grad(_abs_cubed(x), [x]) == (-6.75,)  # first derivatives need no rule
-    with pytest.raises(KeyError, match=r"no derivative rule for op '\|x\|\^3'"):
+    with pytest.raises(KeyError, match=r"no derivative rule for op '\|x\|\^3'.*rule=fn"):
         grad(_abs_cubed(x), [x], create_graph=True)
-    monkeypatch.setitem(
-        DERIVATIVE_RULES, "|x|^3", lambda node: (3 * node.parents[0] * abs(node.parents[0]),)
-    )
-    (g,) = grad(_abs_cubed(x), [x], create_graph=True)
+
+
+def _abs_cubed_rule(x: Value) -> Value:
+    return custom_op("|x|^3 r", abs(x.data) ** 3, (x,), rule=lambda out, x: (3 * x * abs(x),))
+
+
+def test_custom_op_with_a_rule_has_first_and_second_derivatives() -> None:
+    x = Value(-1.5)
+    out = _abs_cubed_rule(x)
+    assert out.local_grads == (-6.75,)  # the rule, called with floats
+    (g,) = grad(out, [x], create_graph=True)  # the same rule, called with Values
+    assert g.data == -6.75
     (h,) = grad(g, [x])
-    assert h == pytest.approx(9.0)  # d/dx 3x|x| = 6|x|
-    assert gradgradcheck(_abs_cubed, [-1.5]) and gradgradcheck(_abs_cubed, [0.8])
+    assert h == 9.0  # d/dx 3x|x| = 6|x|
+    assert gradgradcheck(_abs_cubed_rule, [-1.5]) and gradgradcheck(_abs_cubed_rule, [0.8])
+    assert DERIVATIVE_RULES["|x|^3 r"] is not None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "give either local_grads or rule="),
+        ({"local_grads": (1.0,), "rule": lambda out, x: (1.0,)}, "not both or neither"),
+        ({"rule": lambda out, x: (1.0, 2.0)}, "1 parents but 2 local derivatives"),
+    ],
+)
+def test_custom_op_refuses_a_bad_rule(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        custom_op("mine", 1.0, (Value(1.0),), **kwargs)
+    with pytest.raises(TypeError, match="mine: rule must be callable"):
+        custom_op("mine", 1.0, (Value(1.0),), rule=3)  # type: ignore[arg-type]
 
 
 def test_dot_of_values_is_dot_without_the_operand_checks() -> None:

@@ -23,6 +23,7 @@ def test_python_examples_in_readme_run(tmp_path, monkeypatch):
     namespace["test_my_engine"]()  # the README's property test runs and passes
     exec(compile(blocks[2], "README.md", "exec"), namespace)
     assert namespace["abs_cubed"](namespace["Value"](-2.0)).local_grads == (-12.0,)
+    assert namespace["gradgradcheck"](namespace["abs_cubed"], [-0.7])  # the rule's second order
     exec(compile(blocks[3], "README.md", "exec"), namespace)
     assert (tmp_path / "loss.png").exists() and (tmp_path / "fit.png").exists()
     assert namespace["graph"].source.startswith("digraph")

@@ -2,7 +2,7 @@
 
 ``Value.backward()`` writes gradients into ``.grad``. ``grad(output, inputs)`` instead *returns*
 d output / d input for each input and leaves every ``.grad`` alone. With ``create_graph=True`` the
-backward pass is itself built out of Value ops (each op's rule in ``engine.DERIVATIVE_RULES``), so
+backward pass is itself built out of Value ops (each op's one rule in ``tinygrad_edu.ops``), so
 the gradients it returns are Values in a graph of their own and can be differentiated again:
 
     >>> x = Value(2.0)
@@ -16,6 +16,7 @@ PyTorch does the same with ``torch.autograd.grad(..., create_graph=True)``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Literal, overload
 
@@ -74,51 +75,69 @@ def grad(
 def _grad_floats(
     output: Value, order: list[Value], relevant: set[Value], inputs: tuple[Value, ...]
 ) -> tuple[float, ...]:
-    """The backward pass of ``Value.backward`` into a dict instead of ``.grad``."""
+    """The backward pass of ``Value.backward`` into a dict instead of ``.grad``: the same products
+    in the same order, so the same numbers."""
     grads: dict[Value, float] = {output: 1.0}
     for node in reversed(order):
-        g = grads.get(node)
-        if g is None:
-            continue
+        g = grads.get(node, 0.0)
         for parent, local in zip(node.parents, node.local_grads):
             if parent in relevant:
                 grads[parent] = grads.get(parent, 0.0) + local * g
     return tuple(grads.get(x, 0.0) for x in inputs)
 
 
+def _rule_of(node: Value) -> Callable[..., Sequence[Value | float]]:
+    rule = DERIVATIVE_RULES.get(node.op)
+    if rule is None:
+        raise KeyError(
+            f"grad(create_graph=True): no derivative rule for op {node.op!r}; make it with "
+            f"custom_op({node.op!r}, data, parents, rule=fn), fn(out, *inputs) returning the "
+            f"local derivatives written with operators and tinygrad_edu.ops' math functions"
+        )
+    return rule
+
+
+def _local_derivatives(node: Value) -> Sequence[Value | float]:
+    """The node's rule evaluated on Values: its local derivatives as graphs of their own."""
+    rule = _rule_of(node)
+    if node.arg is None:
+        return rule(node, *node.parents)
+    return rule(node, *node.parents, node.arg)
+
+
 def _grad_graph(
     output: Value, order: list[Value], relevant: set[Value], inputs: tuple[Value, ...]
 ) -> tuple[Value, ...]:
-    """The backward pass made of Value ops: contributions are collected per node, then summed."""
-    contributions: dict[Value, list[Value]] = {output: [Value(1.0, requires_grad=False)]}
-    totals: dict[Value, Value] = {}
-    input_set = set(inputs)
+    """The backward pass made of Value ops.
+
+    The same rules as the eager ops, and the same accumulation as ``backward()``: contributions
+    are added one by one in the order ``backward()`` adds them, so the numbers are ``.grad``'s, bit
+    for bit. A contribution is left out only where it is exactly zero in every derivative: a local
+    derivative that is the constant 0 times a finite gradient, or any finite local derivative
+    times a gradient that nothing reached (where ``backward()`` would add 0 * inf = nan, so do we).
+    """
+    grads: dict[Value, Value] = {output: Value(1.0, requires_grad=False)}
     for node in reversed(order):
-        parts = contributions.pop(node, None)
-        if parts is None:
+        if not node.parents or not any(p in relevant for p in node.parents):
             continue
-        g = parts[0] if len(parts) == 1 else Value.sum(parts)
-        if node in input_set:
-            totals[node] = g
-        if not node.parents:
-            continue
-        rule = DERIVATIVE_RULES.get(node.op)
-        if rule is None:
-            raise KeyError(
-                f"grad(create_graph=True): no derivative rule for op {node.op!r}; register its "
-                f"local derivatives written with Value ops in engine.DERIVATIVE_RULES[{node.op!r}]"
-            )
-        for parent, local in zip(node.parents, rule(node)):
+        g = grads.get(node)
+        for parent, local in zip(node.parents, _local_derivatives(node)):
             if parent not in relevant:
                 continue
-            if isinstance(local, float):
-                if local == 0.0:
+            if g is None:  # no gradient reached this node: 0, unless times an inf or nan
+                local_data = local.data if isinstance(local, Value) else local
+                if math.isfinite(local_data):
                     continue
-                part = g if local == 1.0 else g * local
-            else:
+                part = Value(local_data * 0.0, requires_grad=False)
+            elif isinstance(local, Value):
                 part = local * g
-            contributions.setdefault(parent, []).append(part)
-    return tuple(totals.get(x, Value(0.0, requires_grad=False)) for x in inputs)
+            elif local == 0.0 and math.isfinite(g.data):
+                continue
+            else:
+                part = g if local == 1.0 else g * local
+            total = grads.get(parent)
+            grads[parent] = part if total is None else total + part
+    return tuple(grads.get(x, Value(0.0, requires_grad=False)) for x in inputs)
 
 
 def _leaves(xs: Sequence[float | Value]) -> list[Value]:

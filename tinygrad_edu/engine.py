@@ -1,4 +1,4 @@
-"""The autograd engine: ``Value``, its primitive operations, ``backward()`` and the gradient modes.
+"""``Value``, the node of the computation graph, and ``backward()``.
 
 A ``Value`` wraps one Python float. Every operation on Values makes a new Value that remembers
 
@@ -12,18 +12,11 @@ applies the chain rule exactly as written on the board::
 
 A node used k times receives the sum of its k contributions (the multivariate chain rule).
 
-Design decisions (measured, see DESIGN.md):
-
-* Nodes point only to their parents and keep numbers, not closures, so the graph has no reference
-  cycles: it is freed by reference counting the moment the output is dropped, and Python's cyclic
-  garbage collector never has to crawl it.
-* The topological sort uses an explicit stack, so a 1,000,000-deep chain back-propagates under the
-  default recursion limit.
-* ``Value.sum`` and ``dot`` are n-ary: a neuron ``w . x + b`` is one node of fan-in n, not n
-  additions.
-* Each op's local-derivative rule is also written once as a function of Values
-  (``DERIVATIVE_RULES``), which ``tinygrad_edu.autodiff.grad(..., create_graph=True)`` calls to
-  build the backward pass out of Value ops, so gradients can be differentiated again, to any order.
+Each op's local derivative is written once, as a rule in ``tinygrad_edu.ops`` that works on floats
+and on Values: the methods below call it with floats, ``autodiff.grad(..., create_graph=True)``
+with Values (to differentiate again). Nodes keep numbers, not closures, so the graph has no
+reference cycles and is freed by reference counting the moment the output is dropped; the
+topological sort uses an explicit stack, so depth is unlimited.
 
 Primitive ops: ``+ - * / **`` (constant exponent, constant base, Value exponent), unary ``-``,
 ``abs``, ``exp``, ``log``, ``sqrt``, ``tanh``, ``sigmoid``, ``relu``, ``leaky_relu``, ``sin``,
@@ -38,8 +31,9 @@ import numbers
 import operator
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from typing import Union
+from typing import Any, Union
 
+from tinygrad_edu import ops as _ops
 from tinygrad_edu.modes import (
     _ANOMALY,
     _MODE,
@@ -52,13 +46,36 @@ from tinygrad_edu.modes import (
     is_grad_enabled,
     no_grad,
 )
+from tinygrad_edu.ops import (
+    DERIVATIVE_RULES,
+    OPS,
+    d_abs,
+    d_add,
+    d_const_pow,
+    d_cos,
+    d_dot,
+    d_exp,
+    d_leaky_relu,
+    d_log,
+    d_mul,
+    d_neg,
+    d_pow,
+    d_pow_const,
+    d_relu,
+    d_sigmoid,
+    d_sin,
+    d_softplus,
+    d_sqrt,
+    d_sub,
+    d_sum,
+    d_tanh,
+)
 
 __all__ = [
     "Value",
     "Parameter",
     "Number",
     "dot",
-    "dot_of_values",
     "custom_op",
     "no_grad",
     "enable_grad",
@@ -80,10 +97,14 @@ Number = Union[int, float]  # noqa: UP007 (a runtime alias, kept valid on Python
 
 def _to_float(x: object, op: str) -> float:
     """Convert an accepted number (int, float, bool, NumPy real scalar) to float, or raise."""
-    if isinstance(x, (float, int)):  # bool is an int
-        return float(x)
-    if isinstance(x, numbers.Real):  # NumPy floating and integer scalars, Fraction
-        return float(x)
+    if type(x) is float:
+        return x
+    # bool is an int; NumPy scalars (float64 is a float subclass) and Fraction are Real
+    if isinstance(x, (float, int, numbers.Real)):
+        try:
+            return float(x)
+        except OverflowError:
+            raise OverflowError(f"{op}: {x!r} is too large for a float") from None
     raise TypeError(
         f"{op}: unsupported operand type {type(x).__name__!r} "
         f"(expected a Value or a real number: int, float, bool, NumPy scalar)"
@@ -97,8 +118,8 @@ def _as_value(x: object, op: str) -> Value:
     return _node(_to_float(x, op), "", (), ())  # the fast path of Value(x, requires_grad=False)
 
 
-# Where each node was made, recorded only inside detect_anomaly. A side table rather than a slot:
-# every Value would pay 8 bytes for a field that is almost always empty (see bench.py, memory).
+# Where each node was made, recorded only inside detect_anomaly. A side table rather than a slot,
+# since every Value would pay for a field that is almost always empty (bench: memory).
 _ORIGINS: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
 
 
@@ -106,8 +127,7 @@ def _as_values(items: Iterable[object], op: str) -> tuple[Value, ...]:
     """A tuple of Values from Values and plain numbers (numbers become constant leaves)."""
     items = tuple(items)
     # One C-level pass over the types (_VALUE_TYPES, defined after Parameter) decides the common
-    # case, all Values, without a Python loop:
-    # 1.1 us for 16 Values, against 2.8 us for calling _as_value on each (timeit, CPython 3.11).
+    # case, all Values, without a Python loop over the items (bench: moons).
     if _VALUE_TYPES.issuperset(map(type, items)):
         return items  # type: ignore[return-value]
     return tuple(_as_value(x, op) for x in items)
@@ -117,11 +137,11 @@ def _node(
     data: float,
     op: str,
     parents: tuple[Value, ...],
-    local_grads: tuple[float, ...],
+    local_grads: Sequence[float],
     arg: float | None = None,
 ) -> Value:
     """Make an op's result; record its edges in grad mode if some parent needs a gradient."""
-    out = Value.__new__(Value)  # skips __init__'s conversion and checks: 0.56 us, not 0.93 us
+    out = Value.__new__(Value)  # skips __init__'s conversion and checks (bench: moons)
     out.data = data
     out.grad = 0.0
     out.label = None
@@ -135,7 +155,7 @@ def _node(
         for parent in parents:  # a plain loop: cheaper than any() with a generator on this hot path
             if parent.requires_grad:
                 out.parents = parents
-                out.local_grads = local_grads
+                out.local_grads = local_grads  # type: ignore[assignment]
                 out.requires_grad = True
                 break
     if mode & _ANOMALY:
@@ -150,6 +170,23 @@ def _node(
 
 def _overflow(op: str, value: object) -> OverflowError:
     return OverflowError(f"{op}: result overflows a float for input {value!r}")
+
+
+def _apply(op: str, inputs: tuple[Value, ...], arg: float | None = None) -> Value:
+    """Run a built-in op by its table entry: IEEE forward on the data, then its rule on floats.
+
+    The math functions of ``ops`` use it on Values (inside rules, for ``create_graph``): there an
+    edge point gives inf or nan, as in PyTorch, instead of the error the user-facing method raises.
+    """
+    forward, rule, _, has_arg = OPS[op]
+    data = [v.data for v in inputs]
+    if has_arg:
+        out = forward(*data, arg)
+        local = rule(out, *data, arg)
+    else:
+        out = forward(*data)
+        local = rule(out, *data)
+    return _node(out, op, inputs, tuple(local), arg)
 
 
 class Value:
@@ -207,40 +244,38 @@ class Value:
         """``file:line`` where this Value was made, if it was made inside ``detect_anomaly``."""
         return _ORIGINS.get(self)
 
-    # -- binary arithmetic ---------------------------------------------------------------------
+    # -- binary arithmetic (each op's rule: ops.d_<name>) ---------------------------------------
 
     def __add__(self, other: Value | Number) -> Value:
         other = _as_value(other, "+")
-        # d(a+b)/da = 1, d(a+b)/db = 1
-        return _node(self.data + other.data, "+", (self, other), (1.0, 1.0))
+        out = self.data + other.data
+        return _node(out, "+", (self, other), d_add(out, self.data, other.data))
 
     def __radd__(self, other: Number) -> Value:
         return _as_value(other, "+") + self
 
     def __sub__(self, other: Value | Number) -> Value:
         other = _as_value(other, "-")
-        # d(a-b)/da = 1, d(a-b)/db = -1
-        return _node(self.data - other.data, "-", (self, other), (1.0, -1.0))
+        out = self.data - other.data
+        return _node(out, "-", (self, other), d_sub(out, self.data, other.data))
 
     def __rsub__(self, other: Number) -> Value:
         return _as_value(other, "-") - self
 
     def __mul__(self, other: Value | Number) -> Value:
         other = _as_value(other, "*")
-        # d(ab)/da = b, d(ab)/db = a
-        return _node(self.data * other.data, "*", (self, other), (other.data, self.data))
+        a, b = self.data, other.data
+        out = a * b
+        return _node(out, "*", (self, other), d_mul(out, a, b))
 
     def __rmul__(self, other: Number) -> Value:
         return _as_value(other, "*") * self
 
     def __truediv__(self, other: Value | Number) -> Value:
         other = _as_value(other, "/")
-        a, b = self.data, other.data
-        if b == 0.0:
-            raise ZeroDivisionError(f"/: division by zero ({a!r} / {b!r})")
-        out = a / b
-        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -(a/b)/b
-        return _node(out, "/", (self, other), (1.0 / b, -out / b))
+        if other.data == 0.0:
+            raise ZeroDivisionError(f"/: division by zero ({self.data!r} / {other.data!r})")
+        return _apply("/", (self, other))
 
     def __rtruediv__(self, other: Number) -> Value:
         return _as_value(other, "/") / self
@@ -251,36 +286,30 @@ class Value:
         n = other.data if isinstance(other, Value) else _to_float(other, "**")
         x = self.data
         out = _checked_pow(x, n, "**")
-        # d x^n/dx = n x^(n-1); at x = 0: 0 for n = 0, inf for 0 < n < 1 (as PyTorch)
-        if x == 0.0 and n < 1.0:
-            local = 0.0 if n == 0.0 else math.inf
-        else:
-            local = n * _checked_pow(x, n - 1.0, "**")
-        return _node(out, "**", (self,), (local,), arg=n)
+        return _node(out, "**", (self,), d_pow_const(out, x, n), arg=n)
 
     def __rpow__(self, other: Number) -> Value:
         if isinstance(other, Value):  # pragma: no cover - Python calls __pow__ then
             return other**self
         c = _to_float(other, "**")
-        if c <= 0.0:  # no real logarithm: the general rule decides (and explains) what is allowed
+        if not c > 0.0:  # no real logarithm: the general rule decides (and explains) what is legal
             return _as_value(c, "**") ** self
         out = _checked_pow(c, self.data, "**")
-        # d c^x/dx = c^x ln c
-        return _node(out, "c**x", (self,), (out * math.log(c),), arg=c)
+        return _node(out, "c**x", (self,), d_const_pow(out, self.data, c), arg=c)
 
     # -- unary ops -----------------------------------------------------------------------------
 
     def __neg__(self) -> Value:
-        # d(-x)/dx = -1
-        return _node(-self.data, "neg", (self,), (-1.0,))
+        out = -self.data
+        return _node(out, "neg", (self,), d_neg(out, self.data))
 
     def __pos__(self) -> Value:
         return self
 
     def __abs__(self) -> Value:
         x = self.data
-        # d|x|/dx = sign(x), and 0 at the kink x = 0 (PyTorch's choice)
-        return _node(abs(x), "abs", (self,), (_sign(x),))
+        out = abs(x)
+        return _node(out, "abs", (self,), d_abs(out, x))
 
     def abs(self) -> Value:
         """|x|, with derivative sign(x) and 0 at 0."""
@@ -288,20 +317,20 @@ class Value:
 
     def exp(self) -> Value:
         """e^x; raises OverflowError naming the input past x ~ 709.78."""
+        x = self.data
         try:
-            out = math.exp(self.data)
+            out = math.exp(x)
         except OverflowError:
-            raise _overflow("exp", self.data) from None
-        # d e^x/dx = e^x
-        return _node(out, "exp", (self,), (out,))
+            raise _overflow("exp", x) from None
+        return _node(out, "exp", (self,), d_exp(out, x))
 
     def log(self) -> Value:
         """Natural logarithm, defined for x > 0."""
         x = self.data
         if not x > 0.0:
             raise ValueError(f"log: input must be > 0, got {x!r}")
-        # d ln x/dx = 1/x
-        return _node(math.log(x), "log", (self,), (1.0 / x,))
+        out = math.log(x)
+        return _node(out, "log", (self,), d_log(out, x))
 
     def sqrt(self) -> Value:
         """Square root, defined for x >= 0 (derivative inf at 0)."""
@@ -309,73 +338,74 @@ class Value:
         if not x >= 0.0:
             raise ValueError(f"sqrt: input must be >= 0, got {x!r}")
         out = math.sqrt(x)
-        # d sqrt(x)/dx = 1 / (2 sqrt(x))
-        return _node(out, "sqrt", (self,), (0.5 / out if out > 0.0 else math.inf,))
+        return _node(out, "sqrt", (self,), d_sqrt(out, x))
 
     def tanh(self) -> Value:
         """Hyperbolic tangent."""
-        t = math.tanh(self.data)
-        # d tanh(x)/dx = 1 - tanh(x)^2
-        return _node(t, "tanh", (self,), (1.0 - t * t,))
+        x = self.data
+        out = math.tanh(x)
+        return _node(out, "tanh", (self,), d_tanh(out, x))
 
     def sigmoid(self) -> Value:
         """The logistic function 1 / (1 + e^-x), computed without overflow."""
-        s = _sigmoid(self.data)
-        # d s(x)/dx = s(x) (1 - s(x))
-        return _node(s, "sigmoid", (self,), (s * (1.0 - s),))
+        x = self.data
+        out = _ops._sigmoid(x)
+        return _node(out, "sigmoid", (self,), d_sigmoid(out, x))
 
     def relu(self) -> Value:
-        """max(0, x), with derivative 1 for x > 0 and 0 for x <= 0 (relu'(0) = 0)."""
+        """max(0, x), with derivative 1 for x > 0 and 0 for x <= 0 (relu'(0) = 0); nan stays nan."""
         x = self.data
-        # d relu(x)/dx = 1 if x > 0 else 0. The two literal tuples are constants: no new tuple per
-        # node (48 bytes less per ReLU; 3,300 ReLUs per moons step).
-        if x > 0.0:
-            return _node(x, "relu", (self,), (1.0,))
-        return _node(0.0, "relu", (self,), (0.0,))
+        out = 0.0 if x <= 0.0 else x  # ops._relu, inlined on the hottest op (bench: moons)
+        return _node(out, "relu", (self,), d_relu(out, x))
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """x for x > 0, slope * x otherwise (derivative 1 or slope; slope at 0)."""
         slope = _to_float(slope, "leaky_relu")
         x = self.data
-        # d/dx = 1 if x > 0 else slope
-        if x > 0.0:
-            return _node(x, "leaky_relu", (self,), (1.0,), arg=slope)
-        return _node(slope * x, "leaky_relu", (self,), (slope,), arg=slope)
+        out = _ops._leaky_relu(x, slope)
+        return _node(out, "leaky_relu", (self,), d_leaky_relu(out, x, slope), arg=slope)
 
     def sin(self) -> Value:
-        """Sine."""
-        # d sin(x)/dx = cos(x)
-        return _node(math.sin(self.data), "sin", (self,), (math.cos(self.data),))
+        """Sine, of a finite x."""
+        x = _finite(self.data, "sin")
+        out = math.sin(x)
+        return _node(out, "sin", (self,), d_sin(out, x))
 
     def cos(self) -> Value:
-        """Cosine."""
-        # d cos(x)/dx = -sin(x)
-        return _node(math.cos(self.data), "cos", (self,), (-math.sin(self.data),))
+        """Cosine, of a finite x."""
+        x = _finite(self.data, "cos")
+        out = math.cos(x)
+        return _node(out, "cos", (self,), d_cos(out, x))
 
     def softplus(self) -> Value:
         """log(1 + e^x), computed stably for large |x|."""
         x = self.data
-        out = max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-        # d softplus(x)/dx = sigmoid(x)
-        return _node(out, "softplus", (self,), (_sigmoid(x),))
+        out = _ops._softplus(x)
+        return _node(out, "softplus", (self,), d_softplus(out, x))
 
     # -- n-ary ops -----------------------------------------------------------------------------
 
     @staticmethod
     def sum(values: Iterable[Value | Number]) -> Value:
-        """The sum of many Values as one node of fan-in n (each local derivative is 1)."""
+        """The sum of many Values as one node of fan-in n (each local derivative is 1).
+
+        Exactly rounded (``math.fsum``), so the result does not depend on the order of the terms;
+        where that sum has no float answer (inf - inf, an overflow) the result is what ``+`` gives.
+        """
         parents = _as_values(values, "sum")
-        return _node(math.fsum(p.data for p in parents), "sum", parents, (1.0,) * len(parents))
+        data = [p.data for p in parents]
+        out = _ops._fsum(data)
+        return _node(out, "sum", parents, d_sum(out, *data))
 
     # -- graph utilities -----------------------------------------------------------------------
 
-    def backward(self, grad: float = 1.0) -> None:
+    def backward(self, grad: float | Value = 1.0) -> None:
         """Back-propagate d self / d node into every node's ``.grad``.
 
         Leaves accumulate (``+=``) across calls, as in PyTorch; interior nodes are reset first, so
         they show this call's gradient only. Iterative: no recursion limit on depth.
         """
-        seed = _to_float(grad, "backward")
+        seed = _to_float(grad.data if isinstance(grad, Value) else grad, "backward")
         order = topological_order(self)
         # This call's gradients are summed from zero everywhere; a leaf's earlier gradient is added
         # back at the end, so two calls give exactly twice the gradient of one.
@@ -386,7 +416,12 @@ class Value:
             node.grad = 0.0
         self.grad = seed
         if _MODE.get() & _ANOMALY:
-            _backward_checked(order)
+            try:
+                _backward_checked(order)
+            except AnomalyError:
+                for leaf, g in earlier:  # the earlier calls' gradients survive, as in PyTorch
+                    leaf.grad = g
+                raise
         else:
             # The chain rule, once per node, from the output back to the leaves.
             for node in reversed(order):
@@ -460,69 +495,92 @@ def dot(
     if len(ws) != len(xs):
         raise ValueError(f"dot: length mismatch, {len(ws)} weights and {len(xs)} inputs")
     b = None if bias is None else _as_value(bias, "dot")
-    return dot_of_values(_as_values(ws, "dot"), _as_values(xs, "dot"), b)
+    return _dot(_as_values(ws, "dot"), _as_values(xs, "dot"), b)
 
 
 def dot_of_values(
     weights: Sequence[Value], inputs: Sequence[Value], bias: Value | None = None
 ) -> Value:
-    """``dot`` for operands already known to be Values, with as many weights as inputs.
+    """``dot`` for operands already known to be Values: the same node without the conversions.
 
-    ``nn``'s neurons call it directly: their weights are Parameters and their inputs were made
-    Values once per sample, so ``dot``'s operand checks would only repeat work. Skipping them makes
-    a neuron a third cheaper (4.6 us to 3.1 us at fan-in 16, timeit) and the moons step of
-    ``bench.py`` 29 ms to 25 ms.
+    ``nn``'s neurons call it: their weights are Parameters and their inputs were made Values once
+    per sample, so converting each operand again would only repeat work (bench: moons). The
+    lengths are still checked, since a mismatch would silently pair the wrong gradients.
     """
+    if len(weights) != len(inputs):
+        raise ValueError(f"dot: length mismatch, {len(weights)} weights and {len(inputs)} inputs")
+    return _dot(weights, inputs, bias)
+
+
+def _dot(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | None) -> Value:
     w_data = [w.data for w in weights]
     x_data = [x.data for x in inputs]
     # fsum: exactly rounded, so a neuron's output does not depend on the order of its inputs or
-    # on the Python version (3.12 changed sum() of floats). map(mul) keeps the products in C;
-    # the comprehensions above are faster than map(attrgetter) (0.4 us, not 0.9 us, for 16).
+    # on the Python version (3.12 changed sum() of floats); map(mul) keeps the products in C.
     if bias is None:
-        total = math.fsum(map(operator.mul, w_data, x_data))
-        return _node(total, "dot", (*weights, *inputs), (*x_data, *w_data))
-    total = math.fsum((*map(operator.mul, w_data, x_data), bias.data))
-    return _node(total, "dot", (*weights, *inputs, bias), (*x_data, *w_data, 1.0))
+        total = _ops._fsum(list(map(operator.mul, w_data, x_data)))
+        return _node(total, "dot", (*weights, *inputs), d_dot(total, *w_data, *x_data))
+    total = _ops._fsum([*map(operator.mul, w_data, x_data), bias.data])
+    return _node(total, "dot", (*weights, *inputs, bias), d_dot(total, *w_data, *x_data, bias.data))
 
 
 def custom_op(
     op: str,
     data: float,
     parents: Sequence[Value | Number],
-    local_grads: Sequence[float],
+    local_grads: Sequence[float] | None = None,
+    *,
+    rule: Callable[..., Sequence[Any]] | None = None,
 ) -> Value:
     """The result of an op you define yourself, recorded like a built-in one.
 
-    You compute the op's value ``data`` and, for each parent p, its local derivative
-    d out / d p; ``backward()`` then applies the chain rule through it as through any other node,
-    ``no_grad`` and ``detect_anomaly`` apply, and the drawings show it under its name. For example
-    |x|^3 as one node::
+    You compute the op's value ``data`` and give its local derivatives d out / d p for each
+    parent p, in one of two ways:
 
-        def abs_cubed(x):
-            return custom_op("|x|^3", abs(x.data) ** 3, (x,), (3 * x.data * abs(x.data),))
+    * ``rule=fn``: ``fn(out, *inputs)`` returns them, written with operators and the math
+      functions of ``tinygrad_edu.ops`` (``exp``, ``log``, ``where`` ...), as the built-in ops'
+      rules are. It is called with floats now, and with Values by
+      ``grad(..., create_graph=True)``, so your op has second derivatives too::
 
-    Getting the local derivatives right is up to you: check them with ``gradcheck``. For
-    ``grad(..., create_graph=True)`` (second derivatives) also register the rule written with Value
-    ops, ``DERIVATIVE_RULES[op] = lambda node: (...)``, as for the built-in ops.
+          def abs_cubed(x):
+              return custom_op("|x|^3", abs(x.data) ** 3, (x,),
+                               rule=lambda out, x: (3 * x * abs(x),))
+
+      The rule is registered under ``op`` in ``DERIVATIVE_RULES`` (a later rule of the same name
+      replaces it).
+    * ``local_grads``: the numbers themselves, ``(3 * x.data * abs(x.data),)``. First
+      derivatives only: ``create_graph=True`` then asks for a rule.
+
+    ``backward()`` applies the chain rule through the node as through any other, ``no_grad`` and
+    ``detect_anomaly`` apply, and the drawings show it under its name. Getting the derivatives
+    right is up to you: check them with ``gradcheck`` (and ``gradgradcheck`` for a rule).
 
     Raises:
-        ValueError: ``op`` is empty or a built-in op's name, or the lengths of ``parents`` and
-            ``local_grads`` differ.
+        ValueError: ``op`` is empty or a built-in op's name, neither or both of ``local_grads``
+            and ``rule`` are given, or there is not one local derivative per parent.
     """
     if not isinstance(op, str) or not op:
         raise ValueError(f"custom_op: op must be a non-empty name, got {op!r}")
-    if op in _BUILTIN_OPS:
+    if op in _ops.BUILTIN_OPS:
         raise ValueError(
             f"custom_op: {op!r} is a built-in op (its derivative rule would be used for yours); "
             f"choose another name"
         )
+    if (local_grads is None) == (rule is None):
+        raise ValueError(f"{op}: give either local_grads or rule=, not both or neither")
     nodes = _as_values(parents, op)
-    locals_ = tuple(_to_float(g, op) for g in local_grads)
+    out = _to_float(data, op)
+    if rule is not None:
+        if not callable(rule):
+            raise TypeError(f"{op}: rule must be callable, got {type(rule).__name__!r}")
+        local_grads = rule(out, *(p.data for p in nodes))
+        DERIVATIVE_RULES[op] = rule
+    locals_ = tuple(_to_float(g, op) for g in local_grads)  # type: ignore[union-attr]
     if len(locals_) != len(nodes):
         raise ValueError(
             f"{op}: {len(nodes)} parents but {len(locals_)} local derivatives (one per parent)"
         )
-    return _node(_to_float(data, op), op, nodes, locals_)
+    return _node(out, op, nodes, locals_)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -530,19 +588,17 @@ def custom_op(
 # ----------------------------------------------------------------------------------------------
 
 
-def _sign(x: float) -> float:
-    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+def _finite(x: float, op: str) -> float:
+    """x itself, unless it is +-inf (nan passes: it propagates as in PyTorch)."""
+    if x in (math.inf, -math.inf):
+        raise ValueError(f"{op}: input must be finite, got {x!r}")
+    return x
 
 
 def _checked_pow(x: float, n: float, op: str) -> float:
     """x ** n for floats, with errors that name the op (never a complex result)."""
+    if n != n or x != x:
+        return x**n  # nan propagates (C's pow: nan ** 0 = 1 ** nan = 1)
     if x < 0.0 and n != int(n):
         raise ValueError(f"{op}: negative base {x!r} to a non-integer power {n!r} is not real")
     if x == 0.0 and n < 0.0:
@@ -562,10 +618,7 @@ def _pow_value(base: Value, exponent: Value) -> Value:
             f"got {x!r} ** {y!r}"
         )
     out = _checked_pow(x, y, "**")
-    # d x^y/dx = y x^(y-1),  d x^y/dy = x^y ln x  (0 at x = 0)
-    dx = y * _checked_pow(x, y - 1.0, "**") if (x != 0.0 or y >= 1.0) else math.inf
-    dy = out * math.log(x) if x > 0.0 else 0.0
-    return _node(out, "pow", (base, exponent), (dx, dy))
+    return _node(out, "pow", (base, exponent), d_pow(out, x, y))
 
 
 def _backward_checked(order: list[Value]) -> None:
@@ -611,56 +664,53 @@ def topological_order(root: Value) -> list[Value]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Local-derivative rules written with Value ops, for higher-order derivatives.
-# Each takes (node) and returns d node / d parent for each parent, as Values or floats; they
-# compute the same numbers as the float rules above, but as a graph that can be differentiated.
+# The math functions of ``ops`` on Values: each makes a node of the op, with the IEEE forward
+# (inf and nan at edge points, never an exception), so a rule evaluated on Values builds the
+# derivative as a graph that can be differentiated again.
 # ----------------------------------------------------------------------------------------------
 
 
-def _rule_pow_const(node: Value) -> tuple[Value | float, ...]:
-    (x,) = node.parents
-    n = node.arg
-    assert n is not None
-    if n == 0.0:
-        return (0.0,)
-    if n == 1.0:
-        return (1.0,)
-    return (n * x ** (n - 1.0),)
+class _ValueMath:
+    @staticmethod
+    def exp(x: Value) -> Value:
+        return _apply("exp", (x,))
+
+    @staticmethod
+    def log(x: Value) -> Value:
+        return _apply("log", (x,))
+
+    @staticmethod
+    def sqrt(x: Value) -> Value:
+        return _apply("sqrt", (x,))
+
+    @staticmethod
+    def sin(x: Value) -> Value:
+        return _apply("sin", (x,))
+
+    @staticmethod
+    def cos(x: Value) -> Value:
+        return _apply("cos", (x,))
+
+    @staticmethod
+    def sigmoid(x: Value) -> Value:
+        return _apply("sigmoid", (x,))
+
+    @staticmethod
+    def div(a: Value | float, b: Value | float) -> Value:
+        return _apply("/", (_as_value(a, "/"), _as_value(b, "/")))
+
+    @staticmethod
+    def power(x: Value | float, n: Value | float) -> Value:
+        if not isinstance(n, Value) or not n.requires_grad:  # a constant exponent
+            exponent = n.data if isinstance(n, Value) else float(n)
+            return _apply("**", (_as_value(x, "**"),), arg=exponent)
+        if not isinstance(x, Value) and x > 0.0:
+            return _apply("c**x", (n,), arg=float(x))
+        return _apply("pow", (_as_value(x, "**"), n))
+
+    @staticmethod
+    def sign(x: Value) -> float:
+        return _ops._sign(x.data)  # piecewise constant: a number, whose derivative is 0
 
 
-def _rule_pow_value(node: Value) -> tuple[Value | float, ...]:
-    x, y = node.parents
-    return (y * x ** (y - 1.0), node * x.log())
-
-
-def _rule_dot(node: Value) -> tuple[Value | float, ...]:
-    n = len(node.parents) // 2  # parents are (*ws, *xs) or (*ws, *xs, bias)
-    ws, xs = node.parents[:n], node.parents[n : 2 * n]
-    return xs + ws + ((1.0,) if len(node.parents) % 2 else ())
-
-
-DERIVATIVE_RULES: dict[str, Callable[[Value], tuple[Value | float, ...]]] = {
-    "+": lambda node: (1.0, 1.0),
-    "-": lambda node: (1.0, -1.0),
-    "*": lambda node: (node.parents[1], node.parents[0]),
-    "/": lambda node: (1.0 / node.parents[1], -node / node.parents[1]),
-    "**": _rule_pow_const,
-    "c**x": lambda node: (node * math.log(node.arg or 0.0),),  # arg: the constant base c > 0
-    "pow": _rule_pow_value,
-    "neg": lambda node: (-1.0,),
-    "abs": lambda node: (node.local_grads[0],),  # sign(x): piecewise constant
-    "exp": lambda node: (node,),
-    "log": lambda node: (1.0 / node.parents[0],),
-    "sqrt": lambda node: (0.5 / node,),
-    "tanh": lambda node: (1.0 - node * node,),
-    "sigmoid": lambda node: (node * (1.0 - node),),
-    "relu": lambda node: (node.local_grads[0],),  # 0 or 1: piecewise constant
-    "leaky_relu": lambda node: (node.local_grads[0],),  # 1 or slope
-    "sin": lambda node: (node.parents[0].cos(),),
-    "cos": lambda node: (-node.parents[0].sin(),),
-    "softplus": lambda node: (node.parents[0].sigmoid(),),
-    "sum": lambda node: (1.0,) * len(node.parents),
-    "dot": _rule_dot,
-}
-
-_BUILTIN_OPS = frozenset(DERIVATIVE_RULES)
+_ops.register_math(Value, _ValueMath)
