@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
+import pytest
+
 import tinygrad_edu
 from tinygrad_edu import engine, modes
 
@@ -27,3 +32,85 @@ def test_no_grad_from_modes_stops_recording_of_engine_ops() -> None:
         assert not modes.is_grad_enabled()
         y = x * x
     assert y.parents == () and (x * x).parents == (x, x)
+
+
+# -- one instance shared by threads, tasks and nested blocks (issue 13, item 6) --------------------
+
+
+def test_one_no_grad_instance_shared_by_two_threads_at_once() -> None:
+    # The first thread to enter exits first, while the second is still inside.
+    shared = modes.no_grad()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, list[bool]] = {}
+    errors: list[BaseException] = []
+
+    def run(
+        name: str,
+        wait_before: threading.Event | None,
+        signal: threading.Event,
+        wait_inside: threading.Event | None,
+        signal_out: threading.Event | None,
+    ) -> None:
+        try:
+            if wait_before:
+                wait_before.wait(5)
+            with shared:
+                signal.set()
+                if wait_inside:
+                    wait_inside.wait(5)
+                inside = modes.is_grad_enabled()
+            seen[name] = [inside, modes.is_grad_enabled()]
+        except BaseException as e:  # noqa: BLE001 - reported by the assert below
+            errors.append(e)
+        finally:
+            if signal_out:
+                signal_out.set()
+
+    threads = [
+        threading.Thread(target=run, args=("first", None, first_in, second_in, first_out)),
+        threading.Thread(target=run, args=("second", first_in, second_in, first_out, None)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert seen == {"first": [False, True], "second": [False, True]}
+
+
+def test_one_no_grad_instance_shared_by_two_asyncio_tasks_at_once() -> None:
+    shared = modes.no_grad()
+
+    async def task() -> tuple[bool, bool]:
+        with shared:
+            await asyncio.sleep(0.01)  # the other task enters the instance meanwhile
+            inside = modes.is_grad_enabled()
+        return inside, modes.is_grad_enabled()
+
+    async def main() -> list[tuple[bool, bool]]:
+        return list(await asyncio.gather(task(), task()))
+
+    assert asyncio.run(main()) == [(False, True), (False, True)]
+
+
+def test_one_instance_nested_inside_itself() -> None:
+    shared = modes.no_grad()
+    with shared:
+        with modes.enable_grad():
+            with shared:
+                assert not modes.is_grad_enabled()
+            assert modes.is_grad_enabled()
+        assert not modes.is_grad_enabled()
+    assert modes.is_grad_enabled()
+
+
+def test_exit_without_enter_names_the_mode() -> None:
+    with pytest.raises(RuntimeError, match=r"no_grad.__exit__ without a matching .*no mode"):
+        modes.no_grad().__exit__(None, None, None)
+    outer, inner = modes.detect_anomaly(), modes.enable_grad()
+    with outer:
+        with pytest.raises(RuntimeError, match="detect_anomaly.*innermost mode entered is enable"):
+            with inner:
+                outer.__exit__(None, None, None)
+        assert modes.is_anomaly_enabled()  # the refused exit changed nothing
+    assert not modes.is_anomaly_enabled()

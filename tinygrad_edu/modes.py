@@ -32,15 +32,18 @@ _MODE: contextvars.ContextVar[int] = contextvars.ContextVar("tinygrad_edu_mode",
 
 
 class _ModeSwitch:
-    """A context manager that is also a decorator: sets or clears one bit of the mode."""
+    """A context manager that is also a decorator: sets or clears one bit of the mode.
+
+    One instance may be entered again while entered (nested), and by several threads or asyncio
+    tasks at once: the tokens that undo each entry live in the context (``_ENTERED``), not on the
+    instance, so each thread or task exits what it entered.
+    """
 
     _bit = 0
     _on = False
-    _tokens: list[contextvars.Token[int]]
 
     def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
         self = super().__new__(cls)
-        self._tokens = []
         if func is not None:  # used bare, as ``@no_grad``
             return self(func)
         return self
@@ -51,11 +54,24 @@ class _ModeSwitch:
     def __enter__(self) -> _ModeSwitch:
         mode = _MODE.get()
         mode = (mode | self._bit) if self._on else (mode & ~self._bit)
-        self._tokens.append(_MODE.set(mode))
+        _ENTERED.set((*_ENTERED.get(), (self, _MODE.set(mode))))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        _MODE.reset(self._tokens.pop())
+        entered = _ENTERED.get()
+        if not entered or entered[-1][0] is not self:
+            name = type(self).__name__
+            innermost = (
+                f"the innermost mode entered is {type(entered[-1][0]).__name__}"
+                if entered
+                else "no mode is entered"
+            )
+            raise RuntimeError(
+                f"{name}.__exit__ without a matching {name}.__enter__ "
+                f"({innermost} in this thread / task)"
+            )
+        _ENTERED.set(entered[:-1])
+        _MODE.reset(entered[-1][1])
 
     def __call__(self, func: F) -> F:
         switch = type(self)
@@ -66,6 +82,13 @@ class _ModeSwitch:
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
+
+
+# The (switch, token) of every mode entered and not yet exited in this thread / task, innermost
+# last; ``_MODE.reset(token)`` undoes one entry.
+_ENTERED: contextvars.ContextVar[tuple[tuple[_ModeSwitch, contextvars.Token[int]], ...]] = (
+    contextvars.ContextVar("tinygrad_edu_entered", default=())
+)
 
 
 class no_grad(_ModeSwitch):
