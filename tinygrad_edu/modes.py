@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -74,14 +75,27 @@ class _ModeSwitch:
         _MODE.reset(entered[-1][1])
 
     def __call__(self, func: F) -> F:
+        if not callable(func):
+            raise TypeError(
+                f"{type(self).__name__}: expected a function to decorate, got {func!r} "
+                f"(as a context manager: with {type(self).__name__}(): ...)"
+            )
         switch = type(self)
+        # A generator's (or coroutine's) body runs when it is resumed, not when it is called, so
+        # the mode must be entered around each resumption, not around the call (as torch does).
+        if inspect.isasyncgenfunction(func):
+            wrapper: Callable[..., Any] = _async_generator_under(switch, func)
+        elif inspect.isgeneratorfunction(func):
+            wrapper = _generator_under(switch, func)
+        elif inspect.iscoroutinefunction(func):
+            wrapper = _coroutine_under(switch, func)
+        else:
 
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with switch():
-                return func(*args, **kwargs)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                with switch():
+                    return func(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return functools.wraps(func)(wrapper)  # type: ignore[return-value]
 
 
 # The (switch, token) of every mode entered and not yet exited in this thread / task, innermost
@@ -89,6 +103,74 @@ class _ModeSwitch:
 _ENTERED: contextvars.ContextVar[tuple[tuple[_ModeSwitch, contextvars.Token[int]], ...]] = (
     contextvars.ContextVar("tinygrad_edu_entered", default=())
 )
+
+
+def _generator_under(
+    switch: type[_ModeSwitch], func: Callable[..., Generator[Any, Any, Any]]
+) -> Callable[..., Generator[Any, Any, Any]]:
+    """func's generators, each step of their body run under the mode; the caller's mode between."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        inner = func(*args, **kwargs)
+        try:
+            with switch():
+                response = inner.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with switch():
+                        inner.close()
+                    raise
+                except BaseException as exc:  # thrown in by the caller: pass it on
+                    with switch():
+                        response = inner.throw(exc)
+                else:
+                    with switch():
+                        response = inner.send(request)
+        except StopIteration as stop:
+            return stop.value
+
+    return wrapper
+
+
+def _async_generator_under(
+    switch: type[_ModeSwitch], func: Callable[..., AsyncGenerator[Any, Any]]
+) -> Callable[..., AsyncGenerator[Any, Any]]:
+    """As ``_generator_under``, for ``async def`` functions that yield."""
+
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        inner = func(*args, **kwargs)
+        try:
+            with switch():
+                response = await inner.asend(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with switch():
+                        await inner.aclose()
+                    raise
+                except BaseException as exc:
+                    with switch():
+                        response = await inner.athrow(exc)
+                else:
+                    with switch():
+                        response = await inner.asend(request)
+        except StopAsyncIteration:
+            return
+
+    return wrapper
+
+
+def _coroutine_under(switch: type[_ModeSwitch], func: Callable[..., Any]) -> Callable[..., Any]:
+    """func's coroutines awaited under the mode (per task: other tasks keep their own)."""
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with switch():
+            return await func(*args, **kwargs)
+
+    return wrapper
 
 
 class no_grad(_ModeSwitch):
