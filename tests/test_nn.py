@@ -364,6 +364,26 @@ def test_save_refuses_non_finite(tmp_path):
         model.save(tmp_path / "m.json")
 
 
+@pytest.mark.parametrize(
+    "nested", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000]
+)
+def test_load_of_deeply_nested_json_is_a_value_error_and_changes_nothing(tmp_path, nested):
+    model = MLP(1, [2, 1])
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="load: .*deep.json is not a state file: .*nested too"):
+        model.load(_corrupt(tmp_path, nested).rename(tmp_path / "deep.json"))
+    assert model.state_dict() == before
+
+
+def test_failed_save_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "m.json"
+    target.mkdir()  # the rename onto a directory fails
+    with pytest.raises(OSError):
+        MLP(1, [2, 1]).save(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+    assert list(target.iterdir()) == []
+
+
 def test_custom_module_finds_parameters_by_attribute():
     class Affine(Module):
         def __init__(self):

@@ -159,7 +159,7 @@ class Module:
 
         Format: ``{"format": "tinygrad_edu.state_dict", "version": 1, "model": repr(model),
         "params": {name: float}}``. The file is written to a temporary name and then renamed, so
-        a crash never leaves half a file.
+        a crash never leaves half a file; a failed save leaves no temporary file either.
         """
         state = self.state_dict()
         bad = [name for name, v in state.items() if not math.isfinite(v)]
@@ -174,10 +174,15 @@ class Module:
             "params": state,
         }
         tmp = f"{os.fspath(path)}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=1, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, path)
+        f = open(tmp, "w", encoding="utf-8")  # if this fails, there is nothing to clean up
+        try:
+            with f:
+                json.dump(document, f, indent=1, allow_nan=False)
+                f.write("\n")
+            os.replace(tmp, path)
+        except BaseException:  # a failed write or rename (path is a directory): no stray file
+            os.remove(tmp)
+            raise
 
     def load(self, path: str | os.PathLike[str]) -> Module:
         """Read parameters written by ``save`` into this model; returns the model.
@@ -200,6 +205,10 @@ class Module:
             raise ValueError(f"load: {where} is not UTF-8 text, so not a JSON file ({e})") from None
         except (json.JSONDecodeError, ValueError) as e:
             raise ValueError(f"load: {where} is not valid JSON ({e})") from None
+        except RecursionError:  # json parses nested arrays by recursion
+            raise ValueError(
+                f"load: {where} is not a state file: its JSON is nested too deeply to parse"
+            ) from None
         if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
             raise ValueError(
                 f"load: {where} is not a tinygrad_edu state file (expected a JSON object with "
