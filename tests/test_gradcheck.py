@@ -81,6 +81,64 @@ def test_bad_inputs():
         gradcheck(lambda: Value(1.0), [])
 
 
+@pytest.mark.parametrize(
+    "inputs, message",
+    [
+        ({0.5, 1.5}, "gradcheck: inputs must be a list of numbers or Values, got set"),
+        (b"a", "gradcheck: inputs must be a list of numbers or Values, got bytes b'a'"),
+        (None, "gradcheck: inputs must be a list of numbers or Values, got NoneType None"),
+        (
+            [0.5, None],
+            "gradcheck: inputs must be numbers or Values, got 'NoneType' None as input 1",
+        ),
+    ],
+)
+def test_inputs_must_be_numbers_in_order(inputs, message):
+    with pytest.raises(TypeError, match=message):
+        gradcheck(lambda *xs: Value.sum(xs), inputs)
+
+
+def test_numpy_scalars_are_accepted_as_inputs_and_outputs():
+    np = pytest.importorskip("numpy")
+    assert gradcheck(lambda a: a * a, [np.float64(0.5)])
+    assert gradcheck(lambda a: a * a, [np.float32(0.5)])
+    assert gradcheck(lambda a: a * a, np.float32(0.5))
+    assert gradcheck(lambda a, b: a * b, np.array([0.5, 2.0]))
+    assert gradgradcheck(lambda a: a * a * a, [np.int64(2)])
+    assert numerical_jacobian(lambda a: [a, np.float32(1.0)], [np.float32(0.5)])[1] == [0.0]
+
+
+@pytest.mark.parametrize("check", [gradcheck, gradgradcheck])
+@pytest.mark.parametrize(
+    "argument, value, error",
+    [
+        ("eps", 0, ValueError),
+        ("eps", -1e-6, ValueError),
+        ("eps", math.nan, ValueError),
+        ("eps", math.inf, ValueError),
+        ("atol", -1.0, ValueError),
+        ("atol", math.nan, ValueError),
+        ("rtol", -1e-3, ValueError),
+        ("rtol", math.inf, ValueError),
+        ("eps", "1e-6", TypeError),
+        ("atol", True, TypeError),
+    ],
+)
+def test_steps_and_tolerances_are_checked_by_name(check, argument, value, error):
+    with pytest.raises(error, match=f"{check.__name__}: {argument} must be .* got {value!r}"):
+        check(lambda a: a * a, [0.5], **{argument: value})
+
+
+def test_zero_tolerances_are_allowed_and_f_must_be_a_function():
+    assert gradcheck(lambda a: a + a, [0.5], eps=0.25, atol=0.0, rtol=0.0)  # exact in binary
+    with pytest.raises(ValueError, match="numerical_jacobian: eps must be finite and > 0, got 0"):
+        numerical_jacobian(lambda a: a, [0.5], eps=0)
+    with pytest.raises(TypeError, match="gradcheck: f must be a function, got 5"):
+        gradcheck(5, [0.5])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="gradcheck: f must return Values or numbers, got str"):
+        gradcheck(lambda a: [a, "1.5"], [0.5])
+
+
 def test_inputs_given_as_values_are_not_modified():
     x = Value(0.5)
     assert gradcheck(lambda a: a.exp(), [x])

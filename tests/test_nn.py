@@ -127,6 +127,48 @@ def test_forward_batch_matches_loop():
         model.forward_batch(1.0)
 
 
+@pytest.mark.parametrize(
+    "sample, message",
+    [
+        (b"a", "MLP: a sample must be a number, a Value or a list of one, got bytes b'a'"),
+        ({0.5}, "MLP: a sample must be .* got set {0.5}"),
+        (None, "MLP: a sample must be .* got NoneType None"),
+        ("a", "MLP: a sample must be .* got str 'a'"),
+        (1j, "MLP: a sample must be .* got complex 1j"),
+        (iter([0.5]), "MLP: a sample must be .* got list_iterator"),
+        ([None], "MLP: input x0 must be a number or a Value, got NoneType None"),
+        (["0.5"], "MLP: input x0 must be a number or a Value, got str '0.5'"),
+    ],
+)
+def test_a_sample_that_is_not_numbers_in_order_is_refused_by_name(sample, message):
+    with pytest.raises(TypeError, match=message):
+        MLP(1, [1])(sample)
+
+
+def test_forward_batch_refuses_unordered_or_non_list_batches():
+    model = MLP(1, [1])
+    for batch, shown in [
+        ({0.5, 1.5}, "set"),
+        (b"ab", "bytes"),
+        (None, "NoneType"),
+        ({0.5: 1}, "dict"),
+    ]:
+        with pytest.raises(
+            TypeError, match=f"MLP.forward_batch: expected a list of samples, got {shown}"
+        ):
+            model.forward_batch(batch)
+    assert len(model.forward_batch(x for x in [0.5, 1.5])) == 2  # any ordered iterable
+
+
+def test_numpy_samples_still_work():
+    np = pytest.importorskip("numpy")
+    model = MLP(2, [3, 1], seed=1)
+    assert model(np.array([0.5, -1.0])).data == model([0.5, -1.0]).data
+    assert MLP(1, [1])(np.float32(0.5)).data == MLP(1, [1])(0.5).data
+    with pytest.raises(TypeError, match="MLP: a sample must be a list of 2 numbers, got ndarray"):
+        model(np.array([[0.5, -1.0]]))
+
+
 def test_wrong_input_length_raises():
     with pytest.raises(ValueError, match="expected 2 input"):
         MLP(2, [3, 1])([1.0, 2.0, 3.0])
@@ -362,6 +404,26 @@ def test_save_refuses_non_finite(tmp_path):
     model.parameters()[0].data = float("nan")
     with pytest.raises(ValueError, match="finite"):
         model.save(tmp_path / "m.json")
+
+
+@pytest.mark.parametrize(
+    "nested", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000]
+)
+def test_load_of_deeply_nested_json_is_a_value_error_and_changes_nothing(tmp_path, nested):
+    model = MLP(1, [2, 1])
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="load: .*deep.json is not a state file: .*nested too"):
+        model.load(_corrupt(tmp_path, nested).rename(tmp_path / "deep.json"))
+    assert model.state_dict() == before
+
+
+def test_failed_save_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "m.json"
+    target.mkdir()  # the rename onto a directory fails
+    with pytest.raises(OSError):
+        MLP(1, [2, 1]).save(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+    assert list(target.iterdir()) == []
 
 
 def test_custom_module_finds_parameters_by_attribute():

@@ -18,7 +18,8 @@ On failure a ``GradcheckError`` is raised whose message is a table, one row per 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import numbers
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 from tinygrad_edu.autodiff import grad
 from tinygrad_edu.engine import Value, enable_grad, no_grad
@@ -34,12 +35,22 @@ Function = Callable[..., "Value | Sequence[Value]"]
 
 
 def _outputs(result: object, name: str) -> list[Value | float]:
-    """f may return one Value (or number) or a sequence of them."""
-    if isinstance(result, (Value, int, float)):
-        return [result]
-    if isinstance(result, Sequence):
-        return list(result)
-    raise TypeError(f"{name}: f must return a Value or a sequence of Values, got {type(result)!r}")
+    """f may return one Value (or number, NumPy scalars too) or a sequence of them."""
+    if isinstance(result, (Value, numbers.Real)):
+        return [result]  # type: ignore[list-item]
+    if isinstance(result, Sequence) and not isinstance(result, (str, bytes, bytearray, memoryview)):
+        outputs = list(result)
+        for i, v in enumerate(outputs):
+            if not isinstance(v, (Value, numbers.Real)):
+                raise TypeError(
+                    f"{name}: f must return Values or numbers, got {type(v).__name__} {v!r} "
+                    f"as output {i}"
+                )
+        return outputs
+    raise TypeError(
+        f"{name}: f must return a Value or a sequence of Values, got {type(result).__name__} "
+        f"{result!r}"
+    )
 
 
 def _data(v: Value | float) -> float:
@@ -50,7 +61,8 @@ def numerical_jacobian(
     f: Callable[..., object], inputs: Sequence[float], eps: float = 1e-6
 ) -> list[list[float]]:
     """J[i][j] ~ d f_i / d x_j by central differences, f evaluated under ``no_grad``."""
-    x = [float(v) for v in inputs]
+    _check_steps("numerical_jacobian", f, eps)
+    x = _floats(inputs, "numerical_jacobian")
     columns = []
     with no_grad():
         for j in range(len(x)):
@@ -115,19 +127,44 @@ def _compare(
 
 
 def _floats(inputs: Sequence[float | Value], name: str) -> list[float]:
-    if isinstance(inputs, (Value, int, float)):
-        inputs = [inputs]
+    """The point as floats, from Values (their data) and real numbers (NumPy scalars too)."""
+    if isinstance(inputs, (Value, numbers.Real)):
+        inputs = [inputs]  # type: ignore[list-item]
+    # Input i is x_i: a set or a dict has no such order, and bytes would be read as their codes.
+    if not isinstance(inputs, Iterable) or isinstance(
+        inputs, (str, bytes, bytearray, memoryview, Set, Mapping)
+    ):
+        raise TypeError(
+            f"{name}: inputs must be a list of numbers or Values, got {type(inputs).__name__} "
+            f"{inputs!r}"
+        )
     out = []
-    for v in inputs:
+    for i, v in enumerate(inputs):
         if isinstance(v, Value):
             out.append(v.data)
-        elif isinstance(v, (int, float)):
+        elif isinstance(v, numbers.Real):
             out.append(float(v))
         else:
-            raise TypeError(f"{name}: inputs must be numbers or Values, got {type(v).__name__!r}")
+            raise TypeError(
+                f"{name}: inputs must be numbers or Values, got {type(v).__name__!r} {v!r} "
+                f"as input {i}"
+            )
     if not out:
         raise ValueError(f"{name}: needs at least one input")
     return out
+
+
+def _check_steps(name: str, f: object, eps: object, atol: object = 0.0, rtol: object = 0.0) -> None:
+    """f is callable, the step eps > 0 and the tolerances atol, rtol >= 0, all finite."""
+    if not callable(f):
+        raise TypeError(f"{name}: f must be a function, got {f!r}")
+    for arg, value, least in (("eps", eps, "> 0"), ("atol", atol, ">= 0"), ("rtol", rtol, ">= 0")):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name}: {arg} must be a real number, got {value!r}")
+        number = float(value)
+        big_enough = number > 0 if least == "> 0" else number >= 0
+        if not (math.isfinite(number) and big_enough):
+            raise ValueError(f"{name}: {arg} must be finite and {least}, got {value!r}")
 
 
 def gradcheck(
@@ -153,6 +190,7 @@ def gradcheck(
     Raises:
         GradcheckError: with a table of input, analytic, numeric, error and pass/fail.
     """
+    _check_steps("gradcheck", f, eps, atol, rtol)
     x = _floats(inputs, "gradcheck")
     analytic = _analytic_jacobian(f, x)
     numeric = numerical_jacobian(f, x, eps)
@@ -173,6 +211,7 @@ def gradgradcheck(
     f must return a single Value. Arguments and result as ``gradcheck``; row i of the table is
     d/dx (d f/dx_i), i.e. the Hessian.
     """
+    _check_steps("gradgradcheck", f, eps, atol, rtol)
     x = _floats(inputs, "gradgradcheck")
 
     def first_derivatives(*leaves: Value) -> list[Value | float]:

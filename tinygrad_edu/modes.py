@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -32,15 +33,18 @@ _MODE: contextvars.ContextVar[int] = contextvars.ContextVar("tinygrad_edu_mode",
 
 
 class _ModeSwitch:
-    """A context manager that is also a decorator: sets or clears one bit of the mode."""
+    """A context manager that is also a decorator: sets or clears one bit of the mode.
+
+    One instance may be entered again while entered (nested), and by several threads or asyncio
+    tasks at once: the tokens that undo each entry live in the context (``_ENTERED``), not on the
+    instance, so each thread or task exits what it entered.
+    """
 
     _bit = 0
     _on = False
-    _tokens: list[contextvars.Token[int]]
 
     def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
         self = super().__new__(cls)
-        self._tokens = []
         if func is not None:  # used bare, as ``@no_grad``
             return self(func)
         return self
@@ -51,21 +55,122 @@ class _ModeSwitch:
     def __enter__(self) -> _ModeSwitch:
         mode = _MODE.get()
         mode = (mode | self._bit) if self._on else (mode & ~self._bit)
-        self._tokens.append(_MODE.set(mode))
+        _ENTERED.set((*_ENTERED.get(), (self, _MODE.set(mode))))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        _MODE.reset(self._tokens.pop())
+        entered = _ENTERED.get()
+        if not entered or entered[-1][0] is not self:
+            name = type(self).__name__
+            innermost = (
+                f"the innermost mode entered is {type(entered[-1][0]).__name__}"
+                if entered
+                else "no mode is entered"
+            )
+            raise RuntimeError(
+                f"{name}.__exit__ without a matching {name}.__enter__ "
+                f"({innermost} in this thread / task)"
+            )
+        _ENTERED.set(entered[:-1])
+        _MODE.reset(entered[-1][1])
 
     def __call__(self, func: F) -> F:
+        if not callable(func):
+            raise TypeError(
+                f"{type(self).__name__}: expected a function to decorate, got {func!r} "
+                f"(as a context manager: with {type(self).__name__}(): ...)"
+            )
         switch = type(self)
+        # A generator's (or coroutine's) body runs when it is resumed, not when it is called, so
+        # the mode must be entered around each resumption, not around the call (as torch does).
+        if inspect.isasyncgenfunction(func):
+            wrapper: Callable[..., Any] = _async_generator_under(switch, func)
+        elif inspect.isgeneratorfunction(func):
+            wrapper = _generator_under(switch, func)
+        elif inspect.iscoroutinefunction(func):
+            wrapper = _coroutine_under(switch, func)
+        else:
 
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                with switch():
+                    return func(*args, **kwargs)
+
+        return functools.wraps(func)(wrapper)  # type: ignore[return-value]
+
+
+# The (switch, token) of every mode entered and not yet exited in this thread / task, innermost
+# last; ``_MODE.reset(token)`` undoes one entry.
+_ENTERED: contextvars.ContextVar[tuple[tuple[_ModeSwitch, contextvars.Token[int]], ...]] = (
+    contextvars.ContextVar("tinygrad_edu_entered", default=())
+)
+
+
+def _generator_under(
+    switch: type[_ModeSwitch], func: Callable[..., Generator[Any, Any, Any]]
+) -> Callable[..., Generator[Any, Any, Any]]:
+    """func's generators, each step of their body run under the mode; the caller's mode between."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        inner = func(*args, **kwargs)
+        try:
             with switch():
-                return func(*args, **kwargs)
+                response = inner.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with switch():
+                        inner.close()
+                    raise
+                except BaseException as exc:  # thrown in by the caller: pass it on
+                    with switch():
+                        response = inner.throw(exc)
+                else:
+                    with switch():
+                        response = inner.send(request)
+        except StopIteration as stop:
+            return stop.value
 
-        return wrapper  # type: ignore[return-value]
+    return wrapper
+
+
+def _async_generator_under(
+    switch: type[_ModeSwitch], func: Callable[..., AsyncGenerator[Any, Any]]
+) -> Callable[..., AsyncGenerator[Any, Any]]:
+    """As ``_generator_under``, for ``async def`` functions that yield."""
+
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        inner = func(*args, **kwargs)
+        try:
+            with switch():
+                response = await inner.asend(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with switch():
+                        await inner.aclose()
+                    raise
+                except BaseException as exc:
+                    with switch():
+                        response = await inner.athrow(exc)
+                else:
+                    with switch():
+                        response = await inner.asend(request)
+        except StopAsyncIteration:
+            return
+
+    return wrapper
+
+
+def _coroutine_under(switch: type[_ModeSwitch], func: Callable[..., Any]) -> Callable[..., Any]:
+    """func's coroutines awaited under the mode (per task: other tasks keep their own)."""
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with switch():
+            return await func(*args, **kwargs)
+
+    return wrapper
 
 
 class no_grad(_ModeSwitch):

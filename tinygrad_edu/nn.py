@@ -36,7 +36,8 @@ import math
 import numbers
 import os
 import random
-from collections.abc import Iterator, Sequence
+import reprlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from typing import Any, cast
 
 from tinygrad_edu.engine import Parameter, Value, dot, dot_of_values
@@ -103,6 +104,14 @@ class Module:
                 f"{type(self).__name__}.forward_batch: expected a list of samples, got a single "
                 f"{type(X).__name__}; call the model directly for one sample"
             )
+        # The outputs are matched to targets by position: a set or a dict has no order to keep.
+        if not isinstance(X, Iterable) or isinstance(
+            X, (str, bytes, bytearray, memoryview, Set, Mapping)
+        ):
+            raise TypeError(
+                f"{type(self).__name__}.forward_batch: expected a list of samples, "
+                f"got {type(X).__name__} {reprlib.repr(X)}"
+            )
         return [self(x) for x in X]
 
     # -- parameters ----------------------------------------------------------------------------
@@ -159,7 +168,7 @@ class Module:
 
         Format: ``{"format": "tinygrad_edu.state_dict", "version": 1, "model": repr(model),
         "params": {name: float}}``. The file is written to a temporary name and then renamed, so
-        a crash never leaves half a file.
+        a crash never leaves half a file; a failed save leaves no temporary file either.
         """
         state = self.state_dict()
         bad = [name for name, v in state.items() if not math.isfinite(v)]
@@ -174,10 +183,15 @@ class Module:
             "params": state,
         }
         tmp = f"{os.fspath(path)}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=1, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, path)
+        f = open(tmp, "w", encoding="utf-8")  # if this fails, there is nothing to clean up
+        try:
+            with f:
+                json.dump(document, f, indent=1, allow_nan=False)
+                f.write("\n")
+            os.replace(tmp, path)
+        except BaseException:  # a failed write or rename (path is a directory): no stray file
+            os.remove(tmp)
+            raise
 
     def load(self, path: str | os.PathLike[str]) -> Module:
         """Read parameters written by ``save`` into this model; returns the model.
@@ -200,6 +214,10 @@ class Module:
             raise ValueError(f"load: {where} is not UTF-8 text, so not a JSON file ({e})") from None
         except (json.JSONDecodeError, ValueError) as e:
             raise ValueError(f"load: {where} is not valid JSON ({e})") from None
+        except RecursionError:  # json parses nested arrays by recursion
+            raise ValueError(
+                f"load: {where} is not a state file: its JSON is nested too deeply to parse"
+            ) from None
         if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
             raise ValueError(
                 f"load: {where} is not a tinygrad_edu state file (expected a JSON object with "
@@ -328,13 +346,30 @@ def _inputs(op: str, x: Sample, nin: int) -> list[Value]:
     ``x0, x1, ...`` (so drawings show them as the model's inputs), with ``requires_grad=False``
     (data, not something to learn).
     """
-    xs = (x,) if isinstance(x, (Value, numbers.Real)) else cast("Sequence[Value | Number]", x)
+    if isinstance(x, (Value, numbers.Real)):
+        xs: Sequence[Any] = (x,)
+    elif isinstance(x, Sequence) and not isinstance(x, (str, bytes, bytearray, memoryview)):
+        xs = x  # bytes would be read as character codes; a set, unordered, is no Sequence
+    elif getattr(x, "ndim", None) == 1:  # a 1-D NumPy array
+        xs = cast("Sequence[Any]", x)
+    else:
+        what = "a number, a Value or a list of one" if nin == 1 else f"a list of {nin} numbers"
+        raise TypeError(f"{op}: a sample must be {what}, got {type(x).__name__} {reprlib.repr(x)}")
     if len(xs) != nin:
         raise ValueError(f"{op}: expected {nin} input(s), got {len(xs)}")
-    return [
-        v if isinstance(v, Value) else Value(v, label=f"x{i}", requires_grad=False)
-        for i, v in enumerate(xs)
-    ]
+    try:
+        return [
+            v if isinstance(v, Value) else Value(v, label=f"x{i}", requires_grad=False)
+            for i, v in enumerate(xs)
+        ]
+    except TypeError:  # not a real number: name the input
+        bad = [(i, v) for i, v in enumerate(xs) if not isinstance(v, (Value, numbers.Real))]
+        if not bad:
+            raise
+        i, v = bad[0]
+        raise TypeError(
+            f"{op}: input x{i} must be a number or a Value, got {type(v).__name__} {v!r}"
+        ) from None
 
 
 # The activation applied to a neuron's pre-activation node (None: linear, no node).
