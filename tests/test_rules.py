@@ -188,3 +188,7 @@ def test_math_functions_are_ieee_on_floats() -> None:
     assert ops.where(True, 1, 2) == 1 and ops.where(False, 1, 2) == 2
     with pytest.raises(TypeError, match="no math functions registered for 'str'"):
         ops.exp("x")
+
+
+def test_truth_value_is_the_datas() -> None:
+    assert not Value(0.0) and not Value(-0.0) and Value(0.5) and Value(math.nan)

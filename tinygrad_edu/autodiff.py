@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal, overload
 
 from tinygrad_edu.engine import DERIVATIVE_RULES, Value, dot, enable_grad, topological_order
+from tinygrad_edu.ops import rule_args
 
 __all__ = ["grad", "hessian", "hvp", "jacobian"]
 
@@ -100,9 +101,10 @@ def _rule_of(node: Value) -> Callable[..., Sequence[Value | float]]:
 def _local_derivatives(node: Value) -> Sequence[Value | float]:
     """The node's rule evaluated on Values: its local derivatives as graphs of their own."""
     rule = _rule_of(node)
+    inputs = rule_args(node.op, node.parents)
     if node.arg is None:
-        return rule(node, *node.parents)
-    return rule(node, *node.parents, node.arg)
+        return rule(node, *inputs)
+    return rule(node, *inputs, node.arg)
 
 
 def _grad_graph(

@@ -179,7 +179,7 @@ def _apply(op: str, inputs: tuple[Value, ...], arg: float | None = None) -> Valu
     edge point gives inf or nan, as in PyTorch, instead of the error the user-facing method raises.
     """
     forward, rule, _, has_arg = OPS[op]
-    data = [v.data for v in inputs]
+    data = _ops.rule_args(op, [v.data for v in inputs])
     if has_arg:
         out = forward(*data, arg)
         local = rule(out, *data, arg)
@@ -448,6 +448,10 @@ class Value:
     def __float__(self) -> float:
         return self.data
 
+    def __bool__(self) -> bool:
+        """``bool(v)`` is ``bool(v.data)``: False for 0.0, as for a zero 0-d tensor in PyTorch."""
+        return self.data != 0.0
+
     def item(self) -> float:
         """The data as a Python float (PyTorch's name)."""
         return self.data
@@ -518,10 +522,17 @@ def _dot(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | None) 
     # fsum: exactly rounded, so a neuron's output does not depend on the order of its inputs or
     # on the Python version (3.12 changed sum() of floats); map(mul) keeps the products in C.
     if bias is None:
-        total = _ops._fsum(list(map(operator.mul, w_data, x_data)))
-        return _node(total, "dot", (*weights, *inputs), d_dot(total, *w_data, *x_data))
-    total = _ops._fsum([*map(operator.mul, w_data, x_data), bias.data])
-    return _node(total, "dot", (*weights, *inputs, bias), d_dot(total, *w_data, *x_data, bias.data))
+        try:
+            total = math.fsum(map(operator.mul, w_data, x_data))
+        except (ValueError, OverflowError):  # inf - inf, or an overflow: what + gives
+            total = _ops._fsum([w * x for w, x in zip(w_data, x_data)])
+        return _node(total, "dot", (*weights, *inputs), d_dot(total, w_data, x_data))
+    b = bias.data
+    try:
+        total = math.fsum((*map(operator.mul, w_data, x_data), b))
+    except (ValueError, OverflowError):
+        total = _ops._fsum([*(w * x for w, x in zip(w_data, x_data)), b])
+    return _node(total, "dot", (*weights, *inputs, bias), d_dot(total, w_data, x_data, b))
 
 
 def custom_op(

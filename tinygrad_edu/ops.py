@@ -1,9 +1,9 @@
 """Each primitive op once: its forward on floats and its local-derivative rule, side by side.
 
-A rule is a function ``rule(out, *inputs)`` (``rule(out, *inputs, arg)`` for the three ops with a
-constant argument) that returns d out / d input for each input. It is written with Python's
-operators and the few math functions below, so the *same* function is read by every interpreter
-of the graph:
+A rule is a function ``rule(out, *inputs)`` that returns d out / d input for each input
+(``rule(out, *inputs, arg)`` for the three ops with a constant argument; ``dot`` takes its inputs
+grouped, see ``rule_args``). It is written with Python's operators and the few math functions
+below, so the *same* function is read by every interpreter of the graph:
 
 * the eager engine calls it with floats when an op runs (``Value.tanh`` stores its result in
   ``local_grads``);
@@ -45,6 +45,7 @@ __all__ = [
     "sign",
     "where",
     "fsum",
+    "rule_args",
 ]
 
 T = TypeVar("T")
@@ -352,12 +353,23 @@ def d_sum(out: Any, *xs: Any) -> Sequence[Any]:
     return (1.0,) * len(xs)  # d(x_1 + ... + x_n)/dx_i = 1
 
 
-def d_dot(out: Any, *inputs: Any) -> Sequence[Any]:
-    # inputs = (w_1..w_n, x_1..x_n[, b]);  d/dw_i = x_i, d/dx_i = w_i, d/db = 1
-    n = len(inputs) >> 1
-    if len(inputs) & 1:
-        return (*inputs[n : 2 * n], *inputs[:n], 1.0)
-    return (*inputs[n:], *inputs[:n])
+def d_dot(out: Any, ws: Sequence[Any], xs: Sequence[Any], *bias: Any) -> Sequence[Any]:
+    # d(w.x + b)/dw_i = x_i, d/dx_i = w_i, d/db = 1. The parents are (*ws, *xs[, b]); the rule
+    # takes them grouped (rule_args), so the eager op builds one tuple, not three (bench: moons)
+    if bias:
+        return (*xs, *ws, 1.0)
+    return (*xs, *ws)
+
+
+def rule_args(op: str, inputs: Sequence[Any]) -> tuple[Any, ...]:
+    """The arguments after ``out`` with which ``op``'s rule is called, from its flat inputs.
+
+    Every op takes its inputs as they are, except ``dot``: ``(ws, xs[, b])``.
+    """
+    if op == "dot":
+        n = len(inputs) >> 1
+        return (tuple(inputs[:n]), tuple(inputs[n : 2 * n]), *inputs[2 * n :])
+    return tuple(inputs)
 
 
 def _relu(x: float) -> float:
@@ -372,12 +384,8 @@ def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(_exp(-abs(x)))  # log(1 + e^x), stably for large |x|
 
 
-def _dot(*inputs: float) -> float:
-    n = len(inputs) >> 1
-    products = [w * x for w, x in zip(inputs[:n], inputs[n : 2 * n])]
-    if len(inputs) & 1:
-        products.append(inputs[-1])
-    return _fsum(products)
+def _dot(ws: Sequence[float], xs: Sequence[float], *bias: float) -> float:
+    return _fsum([*(w * x for w, x in zip(ws, xs)), *bias])
 
 
 def _sum(*xs: float) -> float:
