@@ -30,7 +30,8 @@ from matplotlib.legend_handler import HandlerTuple
 from matplotlib.ticker import LogLocator, MaxNLocator
 
 from tinygrad_edu import optim
-from tinygrad_edu.engine import Parameter, Value, no_grad
+from tinygrad_edu.engine import Parameter, no_grad
+from tinygrad_edu.problems import OptimizerPath, _record_path
 
 __all__ = [
     "Problem2D",
@@ -708,29 +709,6 @@ TEST_FUNCTIONS: dict[str, Problem2D] = {
 }
 
 
-@dataclass
-class OptimizerPath:
-    """Where an optimizer went on a 2-D function.
-
-    Attributes:
-        points: (x, y) after each step, the start first (so ``len(points) == steps + 1`` unless it
-            stopped early).
-        losses: f at each point.
-        steps: how many ``step()`` calls were made.
-        evaluations: how many times f (and its gradient) was evaluated: one per step for first-order
-            methods, several for L-BFGS's line search and inner iterations.
-        converged: True if it stopped because f fell below ``stop_below``.
-        diverged: True if it stopped because x, y or f stopped being finite numbers.
-    """
-
-    points: list[tuple[float, float]]
-    losses: list[float]
-    steps: int
-    evaluations: int
-    converged: bool = False
-    diverged: bool = False
-
-
 def _resolve_problem(f: Any) -> Problem2D | None:
     if isinstance(f, Problem2D):
         return f
@@ -772,47 +750,15 @@ def optimizer_path(
         start = problem.start
     if steps < 0:
         raise ValueError(f"optimizer_path: steps must be >= 0, got {steps}")
-    x = Parameter(float(start[0]), label="x")
-    y = Parameter(float(start[1]), label="y")
-    opt = make_optimizer([x, y])
-    evaluations = 0
-
-    def closure() -> Value:
-        nonlocal evaluations
-        evaluations += 1
-        opt.zero_grad()
-        loss = func(x, y)
-        loss.backward()
-        return loss
-
-    def value_here() -> float:
-        with no_grad():
-            return float(func(x.data, y.data))
-
-    points = [(x.data, y.data)]
-    losses = [value_here()]
-    result = OptimizerPath(points, losses, steps=0, evaluations=0)
-    if stop_below is not None and losses[0] < stop_below:
-        result.converged = True
-        return result
-    for _ in range(steps):
-        try:
-            opt.step(closure)
-            fxy = value_here()
-        except (OverflowError, ValueError, ZeroDivisionError):
-            result.diverged = True
-            break
-        result.steps += 1
-        if not all(map(math.isfinite, (x.data, y.data, fxy))):
-            result.diverged = True
-            break
-        points.append((x.data, y.data))
-        losses.append(fxy)
-        if stop_below is not None and fxy < stop_below:
-            result.converged = True
-            break
-    result.evaluations = evaluations
-    return result
+    return _record_path(
+        func,
+        (start[0], start[1]),
+        make_optimizer,
+        steps,
+        record_losses=True,
+        stop_below=stop_below,
+        failures=(OverflowError, ValueError, ZeroDivisionError),
+    )
 
 
 def _grid_values(func: Callable[[Any, Any], Any], gx: np.ndarray, gy: np.ndarray) -> np.ndarray:

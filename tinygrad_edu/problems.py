@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tinygrad_edu.engine import Parameter, Value
+from tinygrad_edu.engine import Parameter, Value, no_grad
 
 if TYPE_CHECKING:
     from tinygrad_edu.optim.optimizer import Optimizer
@@ -87,6 +88,29 @@ TEST_FUNCTION_MINIMA: dict[str, tuple[float, float] | None] = {
 }
 
 
+@dataclass
+class OptimizerPath:
+    """Where an optimizer went on a 2-D function.
+
+    Attributes:
+        points: (x, y) after each step, the start first (so ``len(points) == steps + 1`` unless it
+            stopped early).
+        losses: f at each point.
+        steps: how many ``step()`` calls were made.
+        evaluations: how many times f (and its gradient) was evaluated: one per step for first-order
+            methods, several for L-BFGS's line search and inner iterations.
+        converged: True if it stopped because f fell below ``stop_below``.
+        diverged: True if it stopped because x, y or f stopped being finite numbers.
+    """
+
+    points: list[tuple[float, float]]
+    losses: list[float]
+    steps: int
+    evaluations: int
+    converged: bool = False
+    diverged: bool = False
+
+
 def minimize(
     f: Callable[..., Value],
     start: Sequence[float],
@@ -111,24 +135,70 @@ def minimize(
     """
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"minimize: steps must be an integer >= 0, got {steps!r}")
+    return _record_path(f, start, optimizer_factory, steps).points
+
+
+def _record_path(
+    f: Callable[..., Any],
+    start: Sequence[float],
+    make_optimizer: Callable[[list[Parameter]], Any],
+    steps: int,
+    *,
+    record_losses: bool = False,
+    stop_below: float | None = None,
+    failures: tuple[type[Exception], ...] = (OverflowError,),
+) -> OptimizerPath:
+    """The loop behind ``minimize`` and ``plots.optimizer_path``: step, record the point, repeat.
+
+    The coordinates are Parameters ``x``, ``y`` (``x0``, ``x1``, ... for n != 2). Each step calls
+    ``opt.step(closure)``, where the closure zeroes the grads, evaluates f, calls ``backward()`` and
+    returns the loss. The loop stops early, without the offending point, when a step raises one of
+    ``failures`` or a coordinate is not finite (``diverged``).
+
+    Args:
+        record_losses: also evaluate f (on floats, under ``no_grad``) at every point, into
+            ``losses``; then an f that raises one of ``failures`` or is not finite ends the
+            path too, and ``stop_below`` may end it early (``converged``).
+    """
     names = ("x", "y") if len(start) == 2 else tuple(f"x{i}" for i in range(len(start)))
     params = [Parameter(float(s), label=name) for s, name in zip(start, names)]
-    optimizer = optimizer_factory(params)
+    optimizer = make_optimizer(params)
+    evaluations = 0
 
     def closure() -> Value:
+        nonlocal evaluations
+        evaluations += 1
         optimizer.zero_grad()
         loss = f(*params)
         loss.backward()
         return loss
 
-    points = [tuple(p.data for p in params)]
+    def value_here() -> float:
+        with no_grad():
+            return float(f(*(p.data for p in params)))
+
+    points: list[tuple[float, ...]] = [tuple(p.data for p in params)]
+    losses = [value_here()] if record_losses else []
+    result = OptimizerPath(points, losses, steps=0, evaluations=0)  # type: ignore[arg-type]
+    if stop_below is not None and losses[0] < stop_below:
+        result.converged = True
+        return result
     for _ in range(steps):
         try:
             optimizer.step(closure)
-        except OverflowError:
+            here = [value_here()] if record_losses else []
+        except failures:
+            result.diverged = True
             break
+        result.steps += 1
         point = tuple(p.data for p in params)
-        if not all(math.isfinite(c) for c in point):
+        if not all(math.isfinite(c) for c in (*point, *here)):
+            result.diverged = True
             break
         points.append(point)
-    return points
+        losses.extend(here)
+        if stop_below is not None and here[0] < stop_below:
+            result.converged = True
+            break
+    result.evaluations = evaluations
+    return result
