@@ -53,6 +53,47 @@ def _metric_panel(a: Axes, h: dict[str, Any], metric: str) -> None:
     a.legend()
 
 
+def _step_loss_panel(a: Axes, step_loss: list[float], n_epochs: int, smooth: int | None) -> None:
+    """The loss of every step (noisy, one batch each) and its moving average, on one axes."""
+    steps = np.arange(1, len(step_loss) + 1)
+    a.plot(steps, step_loss, color="tab:blue", alpha=0.35, lw=1, label="train loss (batch)")
+    if len(step_loss) >= 4:
+        per_epoch = max(1, len(step_loss) // max(1, n_epochs))
+        # One epoch of steps (at least 1/50 of the run) averages out the batch noise.
+        window = smooth if smooth is not None else max(2, per_epoch, len(step_loss) // 50)
+        a.plot(
+            steps,
+            _moving_average(step_loss, window),
+            color="tab:blue",
+            lw=2,
+            label=f"moving average ({window} steps)",
+        )
+    a.set_xlabel("optimisation step")
+    a.set_title("loss per step")
+
+
+def _epoch_loss_panel(
+    a: Axes, train_epoch: list[float], val_epoch: list[float], best: int | None
+) -> None:
+    """Train (and validation) loss per epoch, with the best epoch marked, on one axes."""
+    epochs = np.arange(1, len(train_epoch) + 1)
+    ms = 3 if len(train_epoch) <= 60 else 0  # markers only while they can be told apart
+    a.plot(epochs, train_epoch, "o-", color="tab:blue", ms=ms, label="train")
+    if val_epoch:
+        a.plot(
+            np.arange(1, len(val_epoch) + 1),
+            val_epoch,
+            "s-",
+            color="tab:orange",
+            ms=ms,
+            label="validation",
+        )
+    if best is not None and val_epoch:
+        a.axvline(best + 1, color="gray", ls="--", lw=1, label=f"best epoch ({best + 1})")
+    a.set_xlabel("epoch")
+    a.set_title("loss per epoch")
+
+
 def plot_history(
     history: Any,
     *,
@@ -117,39 +158,9 @@ def plot_history(
             _metric_panel(a, h, str(metric))
             continue
         if panel == "step":
-            steps = np.arange(1, len(step_loss) + 1)
-            a.plot(steps, step_loss, color="tab:blue", alpha=0.35, lw=1, label="train loss (batch)")
-            if len(step_loss) >= 4:
-                per_epoch = max(1, len(step_loss) // max(1, len(train_epoch)))
-                # One epoch of steps (at least 1/50 of the run) averages out the batch noise.
-                window = smooth if smooth is not None else max(2, per_epoch, len(step_loss) // 50)
-                a.plot(
-                    steps,
-                    _moving_average(step_loss, window),
-                    color="tab:blue",
-                    lw=2,
-                    label=f"moving average ({window} steps)",
-                )
-            a.set_xlabel("optimisation step")
-            a.set_title("loss per step")
+            _step_loss_panel(a, step_loss, len(train_epoch), smooth)
         else:
-            epochs = np.arange(1, len(train_epoch) + 1)
-            ms = 3 if len(train_epoch) <= 60 else 0  # markers only while they can be told apart
-            a.plot(epochs, train_epoch, "o-", color="tab:blue", ms=ms, label="train")
-            if val_epoch:
-                a.plot(
-                    np.arange(1, len(val_epoch) + 1),
-                    val_epoch,
-                    "s-",
-                    color="tab:orange",
-                    ms=ms,
-                    label="validation",
-                )
-            best = h.get("best_epoch")
-            if best is not None and val_epoch:
-                a.axvline(best + 1, color="gray", ls="--", lw=1, label=f"best epoch ({best + 1})")
-            a.set_xlabel("epoch")
-            a.set_title("loss per epoch")
+            _epoch_loss_panel(a, train_epoch, val_epoch, h.get("best_epoch"))
         a.set_ylabel("loss")
         if log:
             a.set_yscale("log")

@@ -204,6 +204,38 @@ def plot_trajectories(
         raise ValueError("plot_trajectories: give at least one optimizer (name -> factory)")
     problem = _resolve_problem(f)
     func: Callable[[Any, Any], Any] = problem.f if problem is not None else f  # type: ignore[assignment]
+    starts = _start_points(start, starts, problem)
+    paths = {
+        _path_name(name, s, len(starts), len(optimizers)): optimizer_path(
+            func, factory, s, steps, stop_below=stop_below
+        )
+        for s in starts
+        for name, factory in optimizers.items()
+    }
+
+    xlim, ylim, minimum = _window(paths, problem, xlim, ylim, minimum)
+    gx, gy = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
+    z = _grid_values(func, gx, gy)
+    fig, ax = _figure_and_axes(ax, figsize=(7.5, 6.0 if len(starts) == 1 else 8.0))
+    _draw_contours(fig, ax, z, gx, gy, levels, constraint)
+
+    path_lines = _draw_paths(ax, paths, starts, minimum, problem)
+    end_markers = _mark_path_ends(ax, path_lines)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(title if title is not None else (problem.name if problem else "optimizer paths"))
+    _legend_below(fig, ax, path_lines, end_markers, len(starts))
+    return _finish(fig, path)
+
+
+def _start_points(
+    start: tuple[float, float] | None,
+    starts: Sequence[tuple[float, float]] | None,
+    problem: Problem2D | None,
+) -> list[tuple[float, float]]:
+    """The start points: ``starts``, or the one ``start`` (default: the problem's)."""
     if starts is not None:
         starts = [(float(s[0]), float(s[1])) for s in starts]
         if not starts or start is not None:
@@ -213,14 +245,17 @@ def plot_trajectories(
         if start is None:
             raise ValueError("plot_trajectories: give a start point for a custom function")
         starts = [start]
-    paths = {
-        _path_name(name, s, len(starts), len(optimizers)): optimizer_path(
-            func, factory, s, steps, stop_below=stop_below
-        )
-        for s in starts
-        for name, factory in optimizers.items()
-    }
+    return list(starts)
 
+
+def _window(
+    paths: dict[str, OptimizerPath],
+    problem: Problem2D | None,
+    xlim: tuple[float, float] | None,
+    ylim: tuple[float, float] | None,
+    minimum: tuple[float, float] | None,
+) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None]:
+    """The window and the minimum to mark: the caller's, else the problem's, else the paths'."""
     if problem is not None:
         xlim = xlim or problem.xlim
         ylim = ylim or problem.ylim
@@ -235,10 +270,20 @@ def plot_trajectories(
         dy = 0.15 * (max(ys) - min(ys) or 1.0)
         xlim = xlim or (min(xs) - dx, max(xs) + dx)
         ylim = ylim or (min(ys) - dy, max(ys) + dy)
+    return xlim, ylim, minimum
 
-    gx, gy = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
-    z = _grid_values(func, gx, gy)
-    fig, ax = _figure_and_axes(ax, figsize=(7.5, 6.0 if len(starts) == 1 else 8.0))
+
+def _draw_contours(
+    fig: Figure,
+    ax: Axes,
+    z: np.ndarray,
+    gx: np.ndarray,
+    gy: np.ndarray,
+    levels: int,
+    constraint: Callable[[Any, Any], Any] | None,
+) -> None:
+    """f's filled contour map and colour bar (log-spaced levels where f > 0 on the window), and
+    the constraint's boundary g = 0 with its infeasible side g > 0 hatched."""
     if z.min() >= 0:
         positive = z[z > 0]
         top = float(positive.max()) if positive.size else 1.0
@@ -270,6 +315,15 @@ def plot_trajectories(
         ax.contour(gx, gy, g, levels=[0.0], colors="crimson", linewidths=2.0)
         ax.plot([], [], color="crimson", lw=2.0, label="constraint boundary g = 0")
 
+
+def _draw_paths(
+    ax: Axes,
+    paths: dict[str, OptimizerPath],
+    starts: list[tuple[float, float]],
+    minimum: tuple[float, float] | None,
+    problem: Problem2D | None,
+) -> list[Any]:
+    """Each path as a line of dots, the starts, the minima and saddle; returns the path lines."""
     path_lines = []
     for i, (name, r) in enumerate(paths.items()):
         px = [p[0] for p in r.points]
@@ -307,12 +361,13 @@ def plot_trajectories(
         )
     if problem is not None and problem.marker is not None:
         ax.plot(*problem.marker, "X", color="white", mec="k", ms=10, zorder=5, label="saddle point")
-    end_markers = _mark_path_ends(ax, path_lines)
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ylim)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_title(title if title is not None else (problem.name if problem else "optimizer paths"))
+    return path_lines
+
+
+def _legend_below(
+    fig: Figure, ax: Axes, path_lines: list[Any], end_markers: list[Any], n_starts: int
+) -> None:
+    """The legend below the map (below the figure for several starts), each path with its end."""
     # Each path's legend entry shows its line and its end marker; the legend sits below the map,
     # where it covers no path.
     artists, labels = ax.get_legend_handles_labels()
@@ -323,7 +378,7 @@ def plot_trajectories(
         "ncol": 2,
         "fontsize": 8,
     }
-    if len(starts) == 1:
+    if n_starts == 1:
         ax.legend(
             handles,
             labels,
@@ -335,7 +390,6 @@ def plot_trajectories(
         )
     else:
         fig.legend(handles, labels, loc="outside lower center", **legend_style)
-    return _finish(fig, path)
 
 
 _END_MARKERS = ("s", "^", "D", "v", "P", "h", "X", "p")
