@@ -65,8 +65,8 @@ class Adagrad(Optimizer):
             state["step"] += 1
             g = p.grad
             if weight_decay != 0:
-                g = g + weight_decay * p.data
-            clr = lr / (1 + (state["step"] - 1) * lr_decay)
-            state["sum"] = state["sum"] + 1 * g * g
+                g = g + weight_decay * p.data  # g <- g + lambda theta
+            clr = lr / (1 + (state["step"] - 1) * lr_decay)  # lr_t = lr / (1 + (t - 1) lr_decay)
+            state["sum"] = state["sum"] + 1 * g * g  # G <- G + g^2
             std = math.sqrt(state["sum"]) + eps
-            p.data = p.data + (-clr) * g / std
+            p.data = p.data + (-clr) * g / std  # theta <- theta - lr_t g / (sqrt(G) + eps)

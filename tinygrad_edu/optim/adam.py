@@ -79,10 +79,12 @@ class Adam(Optimizer):
             g = p.grad
             if weight_decay != 0:
                 if decoupled:
+                    # AdamW: theta <- theta (1 - lr lambda)
                     p.data = p.data * (1 - lr * weight_decay)
                 else:
-                    g = g + weight_decay * p.data
-            exp_avg = _lerp(state["exp_avg"], g, 1 - beta1)
+                    g = g + weight_decay * p.data  # Adam: g <- g + lambda theta
+            exp_avg = _lerp(state["exp_avg"], g, 1 - beta1)  # m <- beta1 m + (1 - beta1) g
+            # v <- beta2 v + (1 - beta2) g^2
             exp_avg_sq = state["exp_avg_sq"] * beta2 + (1 - beta2) * g * g
             state["exp_avg"], state["exp_avg_sq"] = exp_avg, exp_avg_sq
             step = state["step"]
@@ -91,10 +93,11 @@ class Adam(Optimizer):
             step_size = lr / bias_correction1
             bias_correction2_sqrt = bias_correction2**0.5
             if amsgrad:
-                state["max_exp_avg_sq"] = max(state["max_exp_avg_sq"], exp_avg_sq)
+                state["max_exp_avg_sq"] = max(state["max_exp_avg_sq"], exp_avg_sq)  # v_max
                 denom = math.sqrt(state["max_exp_avg_sq"]) / bias_correction2_sqrt + eps
             else:
                 denom = math.sqrt(exp_avg_sq) / bias_correction2_sqrt + eps
+            # theta <- theta - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
             p.data = p.data + (-step_size) * exp_avg / denom
 
 

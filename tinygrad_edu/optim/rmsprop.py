@@ -71,20 +71,20 @@ class RMSprop(Optimizer):
             state["step"] += 1
             g = p.grad
             if weight_decay != 0:
-                g = g + weight_decay * p.data
-            square_avg = state["square_avg"] * alpha + (1 - alpha) * g * g
+                g = g + weight_decay * p.data  # g <- g + lambda theta
+            square_avg = state["square_avg"] * alpha + (1 - alpha) * g * g  # v <- a v + (1 - a) g^2
             state["square_avg"] = square_avg
             if centered:
-                grad_avg = _lerp(state["grad_avg"], g, 1 - alpha)
+                grad_avg = _lerp(state["grad_avg"], g, 1 - alpha)  # m <- a m + (1 - a) g
                 state["grad_avg"] = grad_avg
                 # v - m^2 >= 0 in exact arithmetic; max() keeps rounding from making it -1e-20.
                 avg = math.sqrt(max(square_avg + (-1) * grad_avg * grad_avg, 0.0))
             else:
                 avg = math.sqrt(square_avg)
-            avg = avg + eps
+            avg = avg + eps  # s = sqrt(v - m^2) + eps, or sqrt(v) + eps
             if momentum > 0:
-                buf = state["momentum_buffer"] * momentum + 1 * g / avg
+                buf = state["momentum_buffer"] * momentum + 1 * g / avg  # b <- mu b + g / s
                 state["momentum_buffer"] = buf
-                p.data = p.data + (-lr) * buf
+                p.data = p.data + (-lr) * buf  # theta <- theta - lr b
             else:
-                p.data = p.data + (-lr) * g / avg
+                p.data = p.data + (-lr) * g / avg  # theta <- theta - lr g / s

@@ -65,14 +65,14 @@ class SGD(Optimizer):
         for p in group["params"]:
             g = p.grad
             if weight_decay != 0:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * p.data  # g <- g + lambda theta
             if momentum != 0:
                 state = self.state.setdefault(p, {})
                 buf = state.get("momentum_buffer")
                 if buf is None:
-                    buf = g
+                    buf = g  # b <- g on the first step
                 else:
-                    buf = buf * momentum + (1 - dampening) * g
+                    buf = buf * momentum + (1 - dampening) * g  # b <- mu b + (1 - tau) g
                 state["momentum_buffer"] = buf
-                g = g + momentum * buf if nesterov else buf
-            p.data = p.data + (-lr) * g
+                g = g + momentum * buf if nesterov else buf  # g <- g + mu b, or g <- b
+            p.data = p.data + (-lr) * g  # theta <- theta - lr g
