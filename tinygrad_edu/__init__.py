@@ -11,8 +11,12 @@ after a plain ``import tinygrad_edu``):
 - ``autodiff``: ``grad`` (with ``create_graph``), ``hessian``, ``hvp``, ``jacobian``
 - ``gradcheck``: ``gradcheck``, ``gradgradcheck``
 - ``testing``: hypothesis strategies that draw random expression graphs
-- ``nn``: ``Module``, ``Neuron``, ``Layer``, ``MLP``, losses
-- ``optim``: SGD ... Adam(W), L-BFGS, Newton, learning-rate schedules
+- ``nn``: ``Module``, ``Neuron``, ``Layer``, ``MLP`` (and the losses, re-exported)
+- ``losses``: ``mse_loss``, ``hinge_loss``, ``cross_entropy``, ``huber_loss``, ...
+- ``optim``: SGD ... Adam(W), L-BFGS, Newton (a package laid out as ``torch.optim``);
+  ``optim.lr_scheduler``: learning-rate schedules
+- ``problems``: 2-D test functions (``rosenbrock``, ...) and ``minimize``
+- ``linalg``: Cholesky solves and the closed-form ``ridge_regression``
 - ``data``: seeded toy datasets, splits, batches
 - ``train``: ``fit()`` and its ``History``
 - ``viz``: graphviz drawings, backprop step by step
@@ -48,9 +52,12 @@ _SUBMODULES = (
     "data",
     "engine",
     "gradcheck",
+    "linalg",
+    "losses",
     "nn",
     "optim",
     "plots",
+    "problems",
     "testing",
     "train",
     "viz",

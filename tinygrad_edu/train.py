@@ -173,133 +173,209 @@ def fit(
         than the training set (no step would run), or an optimizer that holds none of the
         model's parameters (it would train something else).
     """
-    X_train, y_train = _check_dataset("fit", "train", train)
-    if val is not None:
-        X_val, y_val = _check_dataset("fit", "val", val)
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-        raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
-    if early_stopping_patience is not None:
-        if val is None:
-            raise ValueError("fit: early_stopping_patience needs a validation set (val=(X, y))")
-        if (
-            isinstance(early_stopping_patience, bool)
-            or not isinstance(early_stopping_patience, numbers.Integral)
-            or early_stopping_patience < 0
-        ):
-            raise ValueError(
-                f"fit: early_stopping_patience must be an int >= 0, got {early_stopping_patience!r}"
-            )
-    if (
-        drop_last
-        and isinstance(batch_size, numbers.Integral)
-        and not isinstance(batch_size, bool)
-        and batch_size > len(X_train)
-    ):
-        # Otherwise every epoch would have no step at all, and an empty epoch's loss is NaN.
-        raise ValueError(
-            f"fit: batch_size={batch_size} with drop_last=True leaves no batch of the "
-            f"{len(X_train)} training samples (no step would ever be taken)"
-        )
-    groups = getattr(optimizer, "param_groups", None)
-    if isinstance(groups, list):
-        # Built over another model's parameters (a common notebook slip), the optimizer would
-        # update those, and this model would never change: say so instead of training nothing.
-        held = {id(p) for group in groups for p in group.get("params", ())}
-        params = model.parameters()
-        if params and not any(id(p) in held for p in params):
-            raise ValueError(
-                f"fit: the optimizer holds none of the model's {len(params)} parameters; "
-                f"build it from this model, e.g. SGD(model.parameters(), lr=...)"
-            )
-    if scheduler_interval not in ("epoch", "step"):
-        raise ValueError(
-            f'fit: scheduler_interval must be "epoch" or "step", got {scheduler_interval!r}'
-        )
-
-    history = History()
-    best_loss = math.inf
-    best_state: dict[str, float] | None = None
+    run = _Fit(  # checks every argument, before any step
+        model,
+        loss_fn,
+        optimizer,
+        train,
+        val,
+        epochs,
+        batch_size,
+        shuffle,
+        seed,
+        scheduler,
+        metric,
+        early_stopping_patience,
+        callback,
+        regularization,
+        drop_last,
+        scheduler_interval,
+        min_delta,
+    )
     bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress, leave=True)
     try:
         for epoch in bar:
-            start = time.perf_counter()
-            total, count = 0.0, 0
-            seen_preds: list[Any] = []
-            seen_targets: list[Any] = []
-            for Xb, yb in batches(
-                X_train,
-                y_train,
-                batch_size,
-                shuffle=shuffle,
-                seed=seed,
-                drop_last=drop_last,
-                epoch=epoch,
-            ):
-                history.lr_step.append(_current_lr(optimizer))
-                history.batch_size_step.append(len(Xb))
-                try:
-                    loss, preds = _step(model, loss_fn, optimizer, Xb, yb, regularization)
-                except OverflowError:  # the engine refuses to overflow a float: diverged
-                    loss, preds = math.inf, []
-                history.train_loss_step.append(loss)
-                total += loss * len(Xb)
-                count += len(Xb)
-                if metric is not None:
-                    seen_preds.extend(preds)
-                    seen_targets.extend(yb)
-                if not math.isfinite(loss):
-                    break
-                if scheduler is not None and scheduler_interval == "step":
-                    scheduler.step()
-            history.train_loss_epoch.append(total / count if count else math.nan)
-            if not math.isfinite(history.train_loss_epoch[-1]):
-                history.epoch_time.append(time.perf_counter() - start)
-                history.stopped_epoch = epoch
-                warnings.warn(
-                    f"fit: the training loss became {history.train_loss_epoch[-1]!r} in epoch "
-                    f"{epoch} (step {history.steps - 1}); training diverged, stopping "
-                    f"(try a smaller learning rate)",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                break
-            if metric is not None:
-                history.train_metric_epoch.append(float(metric(seen_preds, seen_targets)))
-            if scheduler is not None and scheduler_interval == "epoch":
-                scheduler.step()
-
-            postfix = {"loss": f"{history.train_loss_epoch[-1]:.4g}"}
-            stop = False
-            if val is not None:
-                val_loss, val_preds = _evaluate(model, loss_fn, X_val, y_val)
-                history.val_loss_epoch.append(val_loss)
-                postfix["val_loss"] = f"{val_loss:.4g}"
-                if metric is not None:
-                    history.val_metric_epoch.append(float(metric(val_preds, y_val)))
-                    postfix["val_metric"] = f"{history.val_metric_epoch[-1]:.4g}"
-                if val_loss < best_loss - min_delta:
-                    best_loss = val_loss
-                    history.best_epoch = epoch
-                    if early_stopping_patience is not None:
-                        best_state = model.state_dict()
-                elif (
-                    early_stopping_patience is not None
-                    and history.best_epoch is not None
-                    and epoch - history.best_epoch >= early_stopping_patience
-                ):
-                    stop = True
-            history.epoch_time.append(time.perf_counter() - start)
-            bar.set_postfix(postfix)
-            if callback is not None and callback(epoch, history, model) is True:
-                stop = True
-            if stop:
-                history.stopped_epoch = epoch
+            if run.epoch(epoch, bar):  # diverged, early stopping, or the callback said stop
+                run.history.stopped_epoch = epoch
                 break
     finally:
         bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return history
+    if run.best_state is not None:
+        model.load_state_dict(run.best_state)
+    return run.history
+
+
+@dataclass
+class _Fit:
+    """One call of ``fit``: its arguments, the History it fills and the best epoch so far.
+
+    ``epoch()`` is one epoch in named steps: train on every batch, stop on divergence, metric and
+    schedule, validate (and early stopping), callback.
+    """
+
+    model: Module
+    loss_fn: LossFn
+    optimizer: Any
+    train: Dataset
+    val: Dataset | None
+    epochs: int
+    batch_size: int | None
+    shuffle: bool
+    seed: int
+    scheduler: Any
+    metric: Metric | None
+    early_stopping_patience: int | None
+    callback: Callable[[int, History, Module], bool | None] | None
+    regularization: Callable[[Module], Value] | None
+    drop_last: bool
+    scheduler_interval: str
+    min_delta: float
+    history: History = field(default_factory=History)
+    best_loss: float = math.inf  # the lowest validation loss so far
+    best_state: dict[str, float] | None = None  # the parameters then (for early stopping)
+
+    def __post_init__(self) -> None:
+        self._check_arguments()
+
+    def _check_arguments(self) -> None:
+        """fit's checks, all before the first step (train and val become the checked pairs)."""
+        self.train = _check_dataset("fit", "train", self.train)
+        if self.val is not None:
+            self.val = _check_dataset("fit", "val", self.val)
+        epochs, patience = self.epochs, self.early_stopping_patience
+        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
+            raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+        if patience is not None:
+            if self.val is None:
+                raise ValueError("fit: early_stopping_patience needs a validation set (val=(X, y))")
+            if (
+                isinstance(patience, bool)
+                or not isinstance(patience, numbers.Integral)
+                or patience < 0
+            ):
+                raise ValueError(
+                    f"fit: early_stopping_patience must be an int >= 0, got {patience!r}"
+                )
+        batch_size, n_train = self.batch_size, len(self.train[0])
+        if (
+            self.drop_last
+            and isinstance(batch_size, numbers.Integral)
+            and not isinstance(batch_size, bool)
+            and batch_size > n_train
+        ):
+            # Otherwise every epoch would have no step at all, and an empty epoch's loss is NaN.
+            raise ValueError(
+                f"fit: batch_size={batch_size} with drop_last=True leaves no batch of the "
+                f"{n_train} training samples (no step would ever be taken)"
+            )
+        groups = getattr(self.optimizer, "param_groups", None)
+        if isinstance(groups, list):
+            # Built over another model's parameters (a common notebook slip), the optimizer would
+            # update those, and this model would never change: say so instead of training nothing.
+            held = {id(p) for group in groups for p in group.get("params", ())}
+            params = self.model.parameters()
+            if params and not any(id(p) in held for p in params):
+                raise ValueError(
+                    f"fit: the optimizer holds none of the model's {len(params)} parameters; "
+                    f"build it from this model, e.g. SGD(model.parameters(), lr=...)"
+                )
+        if self.scheduler_interval not in ("epoch", "step"):
+            raise ValueError(
+                f'fit: scheduler_interval must be "epoch" or "step", '
+                f"got {self.scheduler_interval!r}"
+            )
+
+    def epoch(self, epoch: int, bar: Any) -> bool:
+        """One epoch; returns True if training stops after it."""
+        history = self.history
+        start = time.perf_counter()
+        seen_preds, seen_targets = self._train_epoch(epoch)
+        if not math.isfinite(history.train_loss_epoch[-1]):
+            history.epoch_time.append(time.perf_counter() - start)
+            history.stopped_epoch = epoch
+            warnings.warn(
+                f"fit: the training loss became {history.train_loss_epoch[-1]!r} in epoch "
+                f"{epoch} (step {history.steps - 1}); training diverged, stopping "
+                f"(try a smaller learning rate)",
+                RuntimeWarning,
+                stacklevel=3,  # the line that called fit (warn <- epoch <- fit <- caller)
+            )
+            return True
+        if self.metric is not None:
+            history.train_metric_epoch.append(float(self.metric(seen_preds, seen_targets)))
+        if self.scheduler is not None and self.scheduler_interval == "epoch":
+            self.scheduler.step()
+
+        postfix = {"loss": f"{history.train_loss_epoch[-1]:.4g}"}
+        stop = self.val is not None and self._validate(self.val, epoch, postfix)
+        history.epoch_time.append(time.perf_counter() - start)
+        bar.set_postfix(postfix)
+        if self.callback is not None and self.callback(epoch, history, self.model) is True:
+            stop = True
+        return stop
+
+    def _train_epoch(self, epoch: int) -> tuple[list[Any], list[Any]]:
+        """A step per batch, recording each step's lr, batch size and loss, then the epoch's mean.
+
+        The epoch ends at the first non-finite loss (its mean is then not finite either). Returns
+        the predictions and targets of the steps, for the metric (empty without one).
+        """
+        history = self.history
+        total, count = 0.0, 0
+        seen_preds: list[Any] = []
+        seen_targets: list[Any] = []
+        X_train, y_train = self.train
+        for Xb, yb in batches(
+            X_train,
+            y_train,
+            self.batch_size,
+            shuffle=self.shuffle,
+            seed=self.seed,
+            drop_last=self.drop_last,
+            epoch=epoch,
+        ):
+            history.lr_step.append(_current_lr(self.optimizer))
+            history.batch_size_step.append(len(Xb))
+            try:
+                loss, preds = _step(
+                    self.model, self.loss_fn, self.optimizer, Xb, yb, self.regularization
+                )
+            except OverflowError:  # the engine refuses to overflow a float: diverged
+                loss, preds = math.inf, []
+            history.train_loss_step.append(loss)
+            total += loss * len(Xb)
+            count += len(Xb)
+            if self.metric is not None:
+                seen_preds.extend(preds)
+                seen_targets.extend(yb)
+            if not math.isfinite(loss):
+                break
+            if self.scheduler is not None and self.scheduler_interval == "step":
+                self.scheduler.step()
+        history.train_loss_epoch.append(total / count if count else math.nan)
+        return seen_preds, seen_targets
+
+    def _validate(self, val: Dataset, epoch: int, postfix: dict[str, str]) -> bool:
+        """Validation loss (and metric) under no_grad, the best epoch; True: stop early."""
+        history, patience = self.history, self.early_stopping_patience
+        X_val, y_val = val
+        val_loss, val_preds = _evaluate(self.model, self.loss_fn, X_val, y_val)
+        history.val_loss_epoch.append(val_loss)
+        postfix["val_loss"] = f"{val_loss:.4g}"
+        if self.metric is not None:
+            history.val_metric_epoch.append(float(self.metric(val_preds, y_val)))
+            postfix["val_metric"] = f"{history.val_metric_epoch[-1]:.4g}"
+        if val_loss < self.best_loss - self.min_delta:
+            self.best_loss = val_loss
+            history.best_epoch = epoch
+            if patience is not None:
+                self.best_state = self.model.state_dict()
+            return False
+        return (
+            patience is not None
+            and history.best_epoch is not None
+            and epoch - history.best_epoch >= patience
+        )
 
 
 def _step(

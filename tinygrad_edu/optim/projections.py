@@ -1,0 +1,170 @@
+"""Constraints x in C: Euclidean projections onto simple sets, and ``Projected``, which puts an
+optimizer's parameters back into C after every step (projected gradient descent).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tinygrad_edu.engine import Value
+from tinygrad_edu.optim.optimizer import Closure, Optimizer, _check_number, _dot
+
+
+def _check_point(op: str, point: Sequence[float], n: int | None = None) -> list[float]:
+    if isinstance(point, (str, bytes)) or not isinstance(point, Sequence):
+        raise TypeError(f"{op}: point must be a sequence of numbers, got {point!r}")
+    values = [_check_number(op, f"point[{i}]", v) for i, v in enumerate(point)]
+    if n is not None and len(values) != n:
+        raise ValueError(f"{op}: point has {len(values)} coordinates, the set has {n}")
+    return values
+
+
+def _check_vector(op: str, name: str, value: object, n: int) -> list[float]:
+    """A number (the same for every coordinate) or a sequence of n numbers."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return [float(value)] * n
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{op}: {name} must be a number or a sequence of numbers, got {value!r}")
+    if len(value) != n:
+        raise ValueError(f"{op}: {name} has {len(value)} entries, the point has {n}")
+    return [_check_number(op, f"{name}[{i}]", v) for i, v in enumerate(value)]
+
+
+def project_onto_box(point: Sequence[float], lower: Any, upper: Any) -> list[float]:
+    """The closest point of the box {x : lower <= x <= upper} to ``point``: clip each coordinate.
+
+    The box is a product of intervals, so the Euclidean projection splits coordinate by
+    coordinate: P(x)_i = min(max(x_i, lower_i), upper_i). ``lower`` / ``upper`` are numbers (the
+    same bound for every coordinate) or sequences; -math.inf / math.inf leave a side open.
+
+    Raises:
+        ValueError: a lower bound above its upper bound (the box is empty), or lengths differ.
+    """
+    x = _check_point("project_onto_box", point)
+    lo = _check_vector("project_onto_box", "lower", lower, len(x))
+    hi = _check_vector("project_onto_box", "upper", upper, len(x))
+    for i, (a, b) in enumerate(zip(lo, hi)):
+        if not a <= b:
+            raise ValueError(f"project_onto_box: empty box, lower[{i}] = {a} > upper[{i}] = {b}")
+    return [min(max(xi, a), b) for xi, a, b in zip(x, lo, hi)]
+
+
+def project_onto_ball(
+    point: Sequence[float], radius: float = 1.0, center: Sequence[float] | None = None
+) -> list[float]:
+    """The closest point of the ball {x : |x - c| <= r} to ``point``.
+
+    Inside the ball a point is its own projection; outside, move it along the ray from the
+    centre onto the sphere: P(x) = c + r (x - c) / |x - c|.
+
+    Raises:
+        ValueError: a negative radius; a center of another length.
+    """
+    x = _check_point("project_onto_ball", point)
+    if not _check_number("project_onto_ball", "radius", radius) >= 0.0:
+        raise ValueError(f"project_onto_ball: radius must be >= 0, got {radius!r}")
+    c = (
+        [0.0] * len(x)
+        if center is None
+        else _check_vector("project_onto_ball", "center", center, len(x))
+    )
+    offset = [xi - ci for xi, ci in zip(x, c)]
+    distance = math.sqrt(_dot(offset, offset))
+    if distance <= radius:
+        return x
+    return [ci + radius * oi / distance for ci, oi in zip(c, offset)]
+
+
+def project_onto_hyperplane(
+    point: Sequence[float], normal: Sequence[float], offset: float
+) -> list[float]:
+    """The closest point of the hyperplane {x : a . x = b} to ``point`` (a = normal, b = offset).
+
+    Remove the component of the violation along a: P(x) = x - (a . x - b) / (a . a) * a. For
+    the line x + y = 1, normal = (1, 1) and offset = 1.
+
+    Raises:
+        ValueError: a zero normal (no hyperplane), or lengths differ.
+    """
+    x = _check_point("project_onto_hyperplane", point)
+    a = _check_vector("project_onto_hyperplane", "normal", normal, len(x))
+    b = _check_number("project_onto_hyperplane", "offset", offset)
+    aa = _dot(a, a)
+    if aa == 0.0:
+        raise ValueError("project_onto_hyperplane: the normal is zero, so there is no hyperplane")
+    violation = (_dot(a, x) - b) / aa
+    return [xi - violation * ai for xi, ai in zip(x, a)]
+
+
+class Projected:
+    r"""Wrap an optimizer so that after every step its parameters are projected onto a set C.
+
+    With gradient descent inside this is **projected gradient descent** for min f(x) s.t. x in C::
+
+        x <- P_C(x - lr * grad f(x)),      P_C(z) = the point of C closest to z
+
+    Every point after the first step is feasible. When C is convex and closed, a fixed point
+    x* = P_C(x* - lr grad f(x*)) satisfies the KKT conditions: -grad f(x*) points out of C
+    (it is a non-negative combination of the normals of the active constraints), so no
+    feasible direction goes downhill. Works with any first-order optimizer (momentum, Adam...);
+    L-BFGS and Newton would be projected only after a whole ``step()``, which is not a proper
+    constrained method (that is L-BFGS-B's job).
+
+    Args:
+        optimizer: the optimizer doing the unconstrained step.
+        project: maps the list of parameter values (floats, in the optimizer's order) to the
+            projected values, e.g. ``lambda x: project_onto_ball(x, 1.0)``.
+
+    ``zero_grad``, ``param_groups``, ``state`` and ``state_dict`` are the wrapped optimizer's, so a
+    learning-rate schedule or ``fit`` can drive it as usual.
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, project: Callable[[list[float]], Sequence[float]]
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"Projected: expected an Optimizer, got {type(optimizer).__name__!r}")
+        if not callable(project):
+            raise TypeError(f"Projected: project must be callable, got {project!r}")
+        self.optimizer = optimizer
+        self.project = project
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        return self.optimizer.param_groups
+
+    @property
+    def state(self) -> dict[Value, dict[str, Any]]:
+        return self.optimizer.state
+
+    def zero_grad(self) -> None:
+        """Zero the wrapped optimizer's gradients."""
+        self.optimizer.zero_grad()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The wrapped optimizer's ``state_dict``."""
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the wrapped optimizer's state."""
+        self.optimizer.load_state_dict(state_dict)
+
+    def step(self, closure: Closure | None = None) -> Any:
+        """One step of the wrapped optimizer, then x <- P(x); returns the closure's loss."""
+        loss = self.optimizer.step(closure)
+        params = self.optimizer._params()
+        projected = list(self.project([p.data for p in params]))
+        if len(projected) != len(params):
+            raise ValueError(
+                f"Projected.step: project returned {len(projected)} values for "
+                f"{len(params)} parameters"
+            )
+        for p, value in zip(params, projected):
+            p.data = _check_number("Projected.step", "a projected value", value)
+        return loss
+
+    def __repr__(self) -> str:
+        return f"Projected({self.optimizer!r})"
