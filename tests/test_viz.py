@@ -834,13 +834,21 @@ def test_step_through_saves_a_page_and_a_strip_for_no_kernel() -> None:
     with image.open(io.BytesIO(base64.b64decode(bundle["image/png"]))) as strip:
         one = image.open(io.BytesIO(render_bytes(draw_graph(loss, collapse="neuron"), "png")))
         assert strip.height > (n + 1) * one.height  # every frame, one below the other
-    no_static = step_through(loss, static=False)._repr_mimebundle_()
+    live = step_through(loss, static=False, collapse="neuron")
+    no_static = live._repr_mimebundle_()
     assert "text/html" not in no_static and "image/png" not in no_static
-    # the live slider: each move draws that step
-    for k in (n, 2, 0):
-        slider.value = k
-        assert f"step {k}" in caption.value
-        assert "max-width: 100%" in picture.value and "overflow: auto" in picture.value
+    # the live slider, with and without the saved page: each move shows that step's drawing, the
+    # bare SVG in a widget box as wide as the output (no margin) that scrolls inside
+    for stepper in (box, live):
+        slider, caption, picture = stepper.children
+        layout = picture.layout
+        assert (layout.width, layout.margin, layout.overflow) == ("100%", "0", "auto")
+        assert layout.max_height == "80vh"
+        for k in (n, 2, 0):
+            slider.value = k
+            assert f"step {k}" in caption.value
+            drawing = render_bytes(draw_graph(loss, step=k, collapse="neuron"), "svg").decode()
+            assert picture.value == drawing[drawing.find("<svg") :]
 
 
 def test_notebook_output_carries_png_beside_svg() -> None:

@@ -1129,7 +1129,13 @@ def _png_strip(frames: Sequence[graphviz.Digraph], captions: Sequence[str]) -> b
         return None
     import io
 
-    images = [Image.open(io.BytesIO(render_bytes(f, "png"))).convert("RGB") for f in frames]
+    # Every frame is laid out alike (only colours and labels change): from the first one's size,
+    # tell whether the strip is too big before rendering and holding all of them.
+    first = Image.open(io.BytesIO(render_bytes(frames[0], "png")))
+    if first.width * first.height * len(frames) > _MAX_STRIP_PIXELS:
+        return None
+    images = [first.convert("RGB")]
+    images += [Image.open(io.BytesIO(render_bytes(f, "png"))).convert("RGB") for f in frames[1:]]
     font = ImageFont.load_default()
     line = 14
     heights = [line * (len(c.splitlines()) + 1) + im.height + 20 for c, im in zip(captions, images)]
@@ -1166,7 +1172,8 @@ def step_through(root: Value, grad: float = 1.0, static: bool = True, **draw_kwa
     With ``static`` (the default), the output a notebook saves also works with no kernel: beside
     the live widget it carries the step page of ``export_html`` (a slider that runs in the
     browser: nbconvert's HTML and nbviewer keep it) and a PNG strip of all the frames (for pages
-    that show no HTML). A live notebook shows the widget. Building them renders every step once.
+    that show no HTML). A live notebook shows the widget. Building them renders every step once,
+    and the slider then shows those drawings, so a move runs no Graphviz.
 
     Without ipywidgets: returns ``backprop_frames(...)``, the list of drawings (each shows itself
     as SVG when displayed in a notebook).
@@ -1183,20 +1190,30 @@ def step_through(root: Value, grad: float = 1.0, static: bool = True, **draw_kwa
         value=0, min=0, max=n_steps, step=1, description="step", continuous_update=False
     )
     slider.layout.width = "min(100%, 40em)"
-    picture = widgets.HTML(layout=widgets.Layout(width="100%"))
-    picture.add_class("tge-live-drawing")
+    # The widget's own box is the scrolling one: as wide as the output (no margin, so its right
+    # edge stays inside), and a wide or tall drawing scrolls inside it. Its value is the bare
+    # SVG, as before the box was added: a <style> or wrapper sent with every step made the
+    # browser restyle the whole page on every move.
+    picture = widgets.HTML(
+        layout=widgets.Layout(
+            width="100%",
+            max_height="80vh",
+            overflow="auto",
+            margin="0",
+            border="1px solid #dee2e6",
+        )
+    )
     caption = widgets.HTML()
 
+    # With ``static`` every step is rendered once anyway (for the saved page); a move then only
+    # sends that SVG, with no Graphviz run in the kernel.
+    frames = functools.cache(lambda: step_frames(root, grad, **draw_kwargs))
+
     def show(k: int) -> None:
-        svg = _svg_text(draw_graph(root, step=k, grad=grad, **draw_kwargs))
-        # An HTML widget's content box grows with what it holds; let it shrink to the output's
-        # width, so a wide drawing scrolls inside its box instead of widening the output.
-        picture.value = (
-            "<style>.tge-live-drawing .widget-html-content "
-            "{ flex-shrink: 1; min-width: 0; width: 100%; }</style>"
-            '<div style="box-sizing: border-box; max-width: 100%; max-height: 80vh; '
-            f'overflow: auto; border: 1px solid #dee2e6">{svg}</div>'
-        )
+        if static:
+            picture.value = frames()[k].svg
+        else:
+            picture.value = _svg_text(draw_graph(root, step=k, grad=grad, **draw_kwargs))
         text = step_caption(root, k, grad, collapse)
         caption.value = f"<pre>{_html_escape(text)}</pre>"
 
@@ -1205,7 +1222,7 @@ def step_through(root: Value, grad: float = 1.0, static: bool = True, **draw_kwa
     box = _stepper_box(widgets)([slider, caption, picture])
     box.layout.width = "100%"
     if static:
-        box.static_page = functools.cache(lambda: _static_output(root, grad, draw_kwargs))
+        box.static_page = functools.cache(lambda: _static_output(root, grad, draw_kwargs, frames()))
     plural = "step" if n_steps == 1 else "steps"
     box.description = f"<backward pass stepper: {n_steps} {plural} of {root.label or 'L'}>"
     return box
@@ -1228,12 +1245,14 @@ def _stepper_box(widgets: Any) -> type:
     return StepThrough
 
 
-def _static_output(root: Value, grad: float, draw_kwargs: dict[str, Any]) -> dict[str, str]:
-    """The step page (``text/html``) and the PNG strip (``image/png``) of ``step_through``."""
+def _static_output(
+    root: Value, grad: float, draw_kwargs: dict[str, Any], frames: Sequence[Any]
+) -> dict[str, str]:
+    """The step page (``text/html``) and the PNG strip (``image/png``) of ``step_through``, from
+    its ``step_frames``."""
 
     from tinygrad_edu.page import page_fragment
 
-    frames = step_frames(root, grad, **draw_kwargs)
     out: dict[str, str] = {"text/html": page_fragment(frames)}
     try:
         strip = _png_strip(backprop_frames(root, grad, **draw_kwargs), [f.caption for f in frames])
