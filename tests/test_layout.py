@@ -213,9 +213,9 @@ def test_the_size_guard_sees_the_package():
 
 def test_viz_is_a_package_whose_old_names_still_work() -> None:
     from tinygrad_edu import viz
-    from tinygrad_edu.viz import drawing, render, stepping, steps
+    from tinygrad_edu.viz import drawing, rendering, stepping, steps
 
-    assert viz.draw_graph is drawing.draw_graph and viz.render is render.render
+    assert viz.draw_graph is drawing.draw_graph and viz.render is rendering.render
     assert viz.step_through is stepping.step_through and viz.backprop_steps is steps.backprop_steps
     for name in viz.__all__:
         assert getattr(viz, name) is not None, name

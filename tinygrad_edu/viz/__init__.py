@@ -33,7 +33,7 @@ package (or, where it is missing, a system ``dot``); when neither is found, a
 available.
 
 The package's modules: ``steps`` (the backward pass as text), ``drawing`` (``draw_graph``),
-``render``, ``stepping`` (frames, slider, page, GIF) and ``_common`` (colours, formats, errors);
+``rendering``, ``stepping`` (frames, slider, page, GIF) and ``_common`` (colours, formats, errors);
 everything is importable from ``tinygrad_edu.viz`` as before.
 """
 
@@ -82,7 +82,7 @@ from tinygrad_edu.viz.drawing import (  # noqa: F401
     draw_graph,
     drawn_steps,
 )
-from tinygrad_edu.viz.render import (  # noqa: F401
+from tinygrad_edu.viz.rendering import (  # noqa: F401
     _renderer,
     render,
     render_bytes,

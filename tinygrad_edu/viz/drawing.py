@@ -27,7 +27,7 @@ from tinygrad_edu.viz._common import (
     format_number,
     node_kind,
 )
-from tinygrad_edu.viz.render import (
+from tinygrad_edu.viz.rendering import (
     render_bytes,
 )
 from tinygrad_edu.viz.steps import (

@@ -22,7 +22,7 @@ from tinygrad_edu.viz.drawing import (
     draw_graph,
     drawn_steps,
 )
-from tinygrad_edu.viz.render import (
+from tinygrad_edu.viz.rendering import (
     render,
     render_bytes,
 )
