@@ -294,3 +294,49 @@ def test_nbconvert_html_of_notebook_02_steps_with_no_kernel(page: Any, tmp_path:
     state = net.evaluate(_STATE)
     assert state["caption"].startswith("drawn step 3 of") and "L1.N0" in state["caption"]
     _screenshot(page, "nbconvert-02-network-step3", net)
+
+
+def _karpathy() -> Value:
+    a, b, c, f = Value(2.0, label="a"), Value(-3.0, label="b"), Value(10.0, label="c"), None
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    f = Value(-2.0, label="f")
+    L = d * f
+    L.label = "L"
+    return L
+
+
+def test_quiz_page_checks_answers_gives_hints_and_fills_in(page: Any, tmp_path: Path) -> None:
+    root = _karpathy()
+    questions = viz.quiz_questions(root)
+    path = viz.export_html(root, tmp_path / "quiz.html", quiz=True)
+    page.goto(path.as_uri())
+    stepper = page.locator(".tge-stepper")
+    for j, q in enumerate(questions):
+        box = page.locator(f'input.tge-answer[data-node="{q.name}"]')
+        assert box.is_visible() and stepper.get_attribute("data-step") == str(j)
+        # the asked node's gradient is not drawn yet ("grad ?"); the ones answered before are
+        state = stepper.evaluate(_STATE)
+        assert "?" in state["grads"].values() or state["grads"] == {}
+        page.locator(".tge-next").click()  # locked: a question unanswered opens no frame
+        assert stepper.get_attribute("data-step") == str(j)
+        box.fill(str(q.answer + 1.0))  # wrong: a hint, the local derivative and upstream
+        box.press("Enter")
+        assert "wrong" in (box.get_attribute("class") or "")
+        feedback = box.locator("xpath=../..").locator(".tge-feedback")
+        assert "upstream" in feedback.text_content() and "correct" not in box.get_attribute("class")
+        if j == 0:
+            _screenshot(page, "quiz_hint")
+        box.fill(f"{q.answer:.4g}".replace(".", ","))  # a comma works too
+        box.press("Enter")
+        assert "correct" in (box.get_attribute("class") or "")
+    assert stepper.get_attribute("data-step") == str(len(questions))
+    state = stepper.evaluate(_STATE)
+    assert "all 6 gradients found" in state["caption"]
+    order = topological_order(root)
+    want = {f"n{order.index(q.node)}": viz.format_number(q.answer) for q in questions}
+    assert {k: v for k, v in state["grads"].items() if k in want} == want
+    _screenshot(page, "quiz_done")
+    assert page.external_requests == []

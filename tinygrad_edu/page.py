@@ -13,6 +13,11 @@ and any data a later mode needs) and is written as:
 * a small script: it shows one frame at a time and adds a slider, previous/next buttons and the
   keys (arrows step, Home/End jump to the first/last frame), and scrolls the current node's
   ``<g class="node"><title>id</title>`` into the middle of the drawing's box.
+* a quiz: a frame whose data has ``"quiz"`` (the node's name) gets an answer box,
+  ``<input class="tge-answer" data-node=name>``. Enter or a change checks it against the step's
+  ``answer`` (to ``atol + rtol |answer|``): right adds the class ``correct`` and opens the next
+  frame; wrong adds ``wrong`` and shows the step's ``hint``. The slider only reaches frames
+  already opened.
 
 Nothing is loaded from the network: no script, style sheet or font from a CDN (the page uses the
 browser's sans-serif font), so the file works offline and wherever it is copied.
@@ -64,6 +69,10 @@ _STYLE = """
   border: 1px solid #dee2e6; }
 .tge-stepper .tge-drawing svg { display: block; max-width: none; }
 .tge-stepper:focus { outline: 2px solid #a5d8ff; }
+.tge-stepper .tge-quiz { margin: 0 0 0.4em 0; }
+.tge-stepper .tge-answer.correct { border: 2px solid #2f9e44; background: #ebfbee; }
+.tge-stepper .tge-answer.wrong { border: 2px solid #e03131; }
+.tge-stepper .tge-feedback { white-space: pre-wrap; font-family: monospace; font-size: 0.9em; }
 """
 
 # The script. It reads the data blob, keeps frame `k` visible and the others hidden, and moves k on
@@ -113,6 +122,42 @@ function tgeStepper(root, keysOnDocument) {
     if (!(event.key in moves)) return;
     event.preventDefault();
     show(moves[event.key]);
+  }
+
+  // A quiz (frames with an answer box): a frame opens once the one before it is answered.
+  var unlocked = last;
+  var boxes = root.querySelectorAll("input.tge-answer");
+  if (boxes.length > 0) {
+    unlocked = 0;
+    var limit = show;
+    show = function (next) { limit(Math.min(next, unlocked)); };
+    boxes.forEach(function (box) {
+      var k = Number(box.getAttribute("data-step"));
+      var step = data.steps[k];
+      var feedback = box.parentNode.parentNode.querySelector(".tge-feedback");
+      function check() {
+        var value = parseFloat(box.value.trim().replace(",", "."));
+        var right = isFinite(value) &&
+          Math.abs(value - step.answer) <= step.atol + step.rtol * Math.abs(step.answer);
+        box.classList.toggle("correct", right);
+        box.classList.toggle("wrong", !right);
+        if (right) {
+          feedback.textContent = "right (\uc815\ub2f5): " + step.answer_text;
+          unlocked = Math.max(unlocked, k + 1);
+          show(k + 1);
+          var nextBox = root.querySelector('input.tge-answer[data-step="' + (k + 1) + '"]');
+          if (nextBox) nextBox.focus();
+        } else {
+          feedback.textContent = "not quite (\ub2e4\uc2dc \ud574 \ubcf4\uc138\uc694).\\n" +
+            step.hint;
+        }
+      }
+      box.addEventListener("change", check);
+      box.addEventListener("keydown", function (event) {
+        if (event.key === "Enter") { event.preventDefault(); check(); }
+        event.stopPropagation();  // typing in the box moves no step
+      });
+    });
   }
 
   slider.max = last;
@@ -167,9 +212,17 @@ def page_fragment(
     figures = []
     for k, frame in enumerate(frames):
         node = f' data-node="{html.escape(frame.node)}"' if frame.node else ""
+        question = ""
+        if "quiz" in frame.data:  # an answer box, checked by the script against the data blob
+            question = (
+                f'<div class="tge-quiz"><label>answer (답): <input type="text" class="tge-answer"'
+                f' data-node="{html.escape(str(frame.data["quiz"]))}" data-step="{k}"'
+                f' inputmode="decimal" autocomplete="off"></label>'
+                f'<div class="tge-feedback"></div></div>'
+            )
         figures.append(
             f'<figure class="tge-frame" data-step="{k}"{node}>'
-            f'<pre class="tge-caption">{html.escape(frame.caption)}</pre>'
+            f'<pre class="tge-caption">{html.escape(frame.caption)}</pre>{question}'
             f'<div class="tge-drawing">{_inline_svg(frame.svg)}</div></figure>'
         )
     body = "\n".join(figures)

@@ -82,6 +82,13 @@ from tinygrad_edu.viz.drawing import (  # noqa: F401
     draw_graph,
     drawn_steps,
 )
+from tinygrad_edu.viz.quiz import (  # noqa: F401
+    Question,
+    check_answer,
+    quiz,
+    quiz_frames,
+    quiz_questions,
+)
 from tinygrad_edu.viz.rendering import (  # noqa: F401
     _renderer,
     render,
@@ -138,6 +145,11 @@ __all__ = [
     "gradients_after",
     "node_kind",
     "print_backprop",
+    "Question",
+    "check_answer",
+    "quiz",
+    "quiz_frames",
+    "quiz_questions",
     "render",
     "render_bytes",
     "step_caption",

@@ -378,7 +378,7 @@ def _grad_field(v: Value, layout: _Layout, state: _StepState | None, fmt: Any) -
     if state is None:
         return f"grad {fmt(v.grad)}"
     if v not in state.totals:
-        return "grad "  # not reached yet: blank
+        return "grad ?" if v is state.current else "grad "  # asked (a quiz), or not reached yet
     partial = v is not layout.root and state.received.get(v, 0) < state.expected.get(v, 0)
     return f"grad {fmt(state.totals[v])}" + (" (so far)" if partial else "")
 
@@ -577,3 +577,30 @@ def _add_legend(
                 penwidth="2.5",
             )
             key.edge("legend_edge", "legend_current", style="invis")
+
+
+def _quiz_drawing(
+    root: Value, known: dict[Value, float], asked: Value | None, digits: int = 4, **kwargs: Any
+) -> graphviz.Digraph:
+    """The drawing of a quiz question: the gradients found so far (``known``), ``asked`` in red
+    with ``grad ?``, every edge with its local derivative and the upstream still to find."""
+    layout = _layout(root, None)
+    expected: dict[Value, int] = {}
+    for v in layout.order:
+        for p in v.parents:
+            expected[p] = expected.get(p, 0) + 1
+    state = _StepState(
+        index=0,
+        n_steps=0,
+        totals=dict(known),
+        received=dict(expected),  # a known gradient is complete: no "(so far)"
+        expected=expected,
+        step_of={},
+        current=asked,
+    )
+    fmt = lambda x: format_number(x, digits)  # noqa: E731
+    g = _new_drawing(kwargs.get("rankdir", "LR"), kwargs.get("title"))
+    g.summary = f"{len(layout.visible)} values, quiz"
+    _draw_nodes(g, layout, state, fmt)
+    _draw_edges(g, layout, state, fmt, kwargs.get("show_local_grads"))
+    return g

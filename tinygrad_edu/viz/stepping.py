@@ -111,7 +111,12 @@ def step_frames(root: Value, grad: float = 1.0, **draw_kwargs: Any) -> list[Any]
 
 
 def export_html(
-    root: Value, path: str | Path, grad: float = 1.0, title: str | None = None, **draw_kwargs: Any
+    root: Value,
+    path: str | Path,
+    grad: float = 1.0,
+    title: str | None = None,
+    quiz: bool = False,
+    **draw_kwargs: Any,
 ) -> Path:
     """Write the backward pass of ``root`` as one self-contained HTML page; return its path.
 
@@ -120,12 +125,22 @@ def export_html(
     (left/right arrows step, Home/End jump); the node processed is scrolled into view. Nothing is
     loaded from the network: open the file in any browser, offline, or send it. Works with
     ``collapse="neuron"`` (a neuron's box is one step). See ``tinygrad_edu.page``.
+
+    With ``quiz=True`` the page asks instead of showing (``viz.quiz_questions``): each node's
+    gradient in the order the backward pass finds them, an answer box per node
+    (``<input data-node=name>``, class ``correct`` once answered right), a hint after a wrong
+    answer, the drawing filling in as the answers come.
     """
     from tinygrad_edu.page import write_page
 
     if not isinstance(root, Value):
         raise TypeError(f"export_html: root must be a Value, got {type(root).__name__}")
     name = root.label or "L"
+    if quiz:
+        from tinygrad_edu.viz.quiz import quiz_frames
+
+        heading = title or f"Backward pass of {name}: find each gradient"
+        return write_page(quiz_frames(root, grad, **draw_kwargs), path, heading)
     heading = title or f"Backward pass of {name}, one step at a time"
     return write_page(step_frames(root, grad, **draw_kwargs), path, heading)
 
