@@ -270,7 +270,7 @@ def test_nbconvert_html_of_notebook_02_steps_with_no_kernel(page: Any, tmp_path:
     path = _nbconvert_html(tmp_path)
     page.goto(path.as_uri())
     steppers = page.locator(".tge-stepper")
-    assert steppers.count() == 4  # the small graph, the neuron (twice), the network
+    assert steppers.count() == 5  # the small graph, its quiz, the neuron (twice), the network
     first = steppers.nth(0)
     assert first.locator(".tge-controls").is_visible()  # the script ran
     before = first.evaluate(_STATE)
@@ -288,8 +288,15 @@ def test_nbconvert_html_of_notebook_02_steps_with_no_kernel(page: Any, tmp_path:
     assert first.evaluate(_STATE)["step"] == 0
     page.keyboard.press("ArrowRight")
     assert first.evaluate(_STATE)["step"] == 1
+    # the quiz, answered with no kernel: the first question is dL/dd = -2
+    quiz = steppers.nth(1)
+    box = quiz.locator('input.tge-answer[data-node="d"]')
+    box.fill("-2")
+    box.press("Enter")
+    assert "correct" in (box.get_attribute("class") or "")
+    assert quiz.get_attribute("data-step") == "1"
     # the network, stepped over its collapsed drawing
-    net = steppers.nth(3)
+    net = steppers.nth(4)
     net.locator("input[type=range]").fill("3")
     state = net.evaluate(_STATE)
     assert state["caption"].startswith("drawn step 3 of") and "L1.N0" in state["caption"]

@@ -164,9 +164,12 @@ def quiz(root: Value, grad: float = 1.0, **draw_kwargs: Any) -> Any:
     """A notebook widget: the drawing, a question, an answer box and a check button.
 
     A right answer (Enter or the button) fills the node's gradient into the drawing and moves on;
-    a wrong one shows the hint. The returned box has ``.questions``, ``.position`` (the question
-    shown), ``.answer_box``, ``.feedback`` and ``.submit()`` (what Enter does), for tests and
-    for driving it from code. Needs ipywidgets (``pip install "tinygrad_edu[notebook]"``).
+    a wrong one shows the hint. The output a notebook saves also carries the quiz page of
+    ``export_html(..., quiz=True)``, so the quiz works with no kernel (nbconvert, nbviewer).
+
+    The returned box has ``.questions``, ``.position`` (the question shown), ``.answer_box``,
+    ``.feedback`` and ``.submit()`` (what Enter does), for tests and for driving it from code.
+    Needs ipywidgets (``pip install "tinygrad_edu[notebook]"``).
     """
     try:
         import ipywidgets as widgets
@@ -175,6 +178,7 @@ def quiz(root: Value, grad: float = 1.0, **draw_kwargs: Any) -> Any:
             'quiz needs ipywidgets: pip install "tinygrad_edu[notebook]"; or write the same quiz '
             "as a page with viz.export_html(root, path, quiz=True)"
         ) from error
+    from tinygrad_edu.page import page_fragment
     from tinygrad_edu.viz.stepping import _html_escape, _svg_text
 
     questions = quiz_questions(root, grad)
@@ -183,7 +187,8 @@ def quiz(root: Value, grad: float = 1.0, **draw_kwargs: Any) -> Any:
     answer_box = widgets.Text(placeholder="your answer", continuous_update=False)
     button = widgets.Button(description="check (확인)")
     feedback = widgets.HTML()
-    box = widgets.VBox([prompt, widgets.HBox([answer_box, button]), feedback, picture])
+    box = _quiz_box(widgets)([prompt, widgets.HBox([answer_box, button]), feedback, picture])
+    box.static_page = lambda: page_fragment(quiz_frames(root, grad, **draw_kwargs))
     box.questions = questions
     box.position = 0
     box.answer_box = answer_box
@@ -223,3 +228,20 @@ def quiz(root: Value, grad: float = 1.0, **draw_kwargs: Any) -> Any:
     answer_box.observe(lambda change: change["new"].strip() and submit(), names="value")
     show()
     return box
+
+
+def _quiz_box(widgets: Any) -> type:
+    """A ``VBox`` whose saved output carries the kernel-free quiz page too."""
+
+    class Quiz(widgets.VBox):  # type: ignore[misc, name-defined]
+        static_page: Any = None
+
+        def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+            bundle = dict(super()._repr_mimebundle_(**kwargs))
+            n = len(getattr(self, "questions", ()))
+            bundle["text/plain"] = f"<backprop quiz: {n} questions>"
+            if self.static_page is not None:
+                bundle["text/html"] = self.static_page()
+            return bundle
+
+    return Quiz
