@@ -20,6 +20,7 @@ after a plain ``import tinygrad_edu``):
 - ``data``: seeded toy datasets, splits, batches
 - ``train``: ``fit()`` and its ``History``
 - ``viz``: graphviz drawings, backprop step by step
+- ``exercises``: a bug zoo to hunt (``BUGS``, ``bug(name)``)
 - ``plots``: matplotlib figures
 """
 
@@ -51,6 +52,7 @@ _SUBMODULES = (
     "bench",
     "data",
     "engine",
+    "exercises",
     "gradcheck",
     "linalg",
     "losses",
