@@ -20,7 +20,7 @@ after a plain ``import tinygrad_edu``):
 - ``data``: seeded toy datasets, splits, batches
 - ``train``: ``fit()`` and its ``History``
 - ``viz``: graphviz drawings, backprop step by step
-- ``exercises``: a bug zoo to hunt (``BUGS``, ``bug(name)``)
+- ``exercises``: a bug zoo to hunt (``BUGS``, ``bug(name)``) and worksheets with answer keys
 - ``plots``: matplotlib figures
 """
 
