@@ -21,7 +21,7 @@ after a plain ``import tinygrad_edu``):
 - ``train``: ``fit()`` and its ``History``
 - ``viz``: graphviz drawings, backprop step by step
 - ``exercises``: a bug zoo to hunt (``BUGS``, ``bug(name)``) and worksheets with answer keys
-- ``plots``: matplotlib figures
+- ``plots``: matplotlib figures (``use_korean_font`` for Hangul)
 """
 
 from __future__ import annotations
