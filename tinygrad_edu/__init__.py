@@ -22,6 +22,7 @@ after a plain ``import tinygrad_edu``):
 - ``viz``: graphviz drawings, backprop step by step
 - ``exercises``: a bug zoo to hunt (``BUGS``, ``bug(name)``) and worksheets with answer keys
 - ``plots``: matplotlib figures (``use_korean_font`` for Hangul)
+- ``glossary``: the Korean course's headings and terms, mapped to notebooks and API
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ _SUBMODULES = (
     "data",
     "engine",
     "exercises",
+    "glossary",
     "gradcheck",
     "linalg",
     "losses",
