@@ -20,7 +20,9 @@ after a plain ``import tinygrad_edu``):
 - ``data``: seeded toy datasets, splits, batches
 - ``train``: ``fit()`` and its ``History``
 - ``viz``: graphviz drawings, backprop step by step
-- ``plots``: matplotlib figures
+- ``exercises``: a bug zoo to hunt (``BUGS``, ``bug(name)``) and worksheets with answer keys
+- ``plots``: matplotlib figures (``use_korean_font`` for Hangul)
+- ``glossary``: the Korean course's headings and terms, mapped to notebooks and API
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ _SUBMODULES = (
     "bench",
     "data",
     "engine",
+    "exercises",
+    "glossary",
     "gradcheck",
     "linalg",
     "losses",

@@ -539,6 +539,26 @@ class MLP(Module):
             for name, p in layer.named_parameters()
         ]
 
+    def to_torch(self) -> Any:
+        """The same network as a float64 ``torch.nn.Sequential`` (Linear layers and activations).
+
+        Needs PyTorch (optional: ``pip install "tinygrad_edu[torch]"``); the layout is in
+        ``tinygrad_edu.torch_bridge``. Outputs and gradients agree with this MLP's to ~1e-15.
+        """
+        from tinygrad_edu.torch_bridge import mlp_to_torch
+
+        return mlp_to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module: Any) -> MLP:
+        """An MLP with the weights of a torch Module shaped as ``to_torch`` makes them.
+
+        Raises ``ValueError`` naming the first module that does not fit that shape.
+        """
+        from tinygrad_edu.torch_bridge import mlp_from_torch
+
+        return mlp_from_torch(module, cls)
+
     def __repr__(self) -> str:
         hidden = ", ".join(f"{layer.nout} {layer.activation}" for layer in self.layers[:-1])
         middle = f" -> [{hidden}]" if hidden else ""

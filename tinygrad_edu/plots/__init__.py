@@ -20,6 +20,7 @@ The figures by course topic, one module each:
 - ``trajectories``: ``Problem2D``, ``TEST_FUNCTIONS``, ``optimizer_path``, ``plot_trajectories``
   (``OptimizerPath`` and the loop behind ``optimizer_path`` live in ``tinygrad_edu.problems``)
 - ``landscape``: ``LossLandscape``, ``loss_landscape``, ``plot_loss_landscape``
+- ``korean``: ``use_korean_font`` (Hangul in titles, labels and legends)
 - ``_common``: what they share (colours, axes, saving)
 
 All of them are importable from ``tinygrad_edu.plots`` itself.
@@ -36,6 +37,7 @@ from tinygrad_edu.plots._common import (
 )
 from tinygrad_edu.plots.classification import plot_decision_boundary
 from tinygrad_edu.plots.finite_differences import _MACHINE_EPS, plot_finite_difference_error
+from tinygrad_edu.plots.korean import KOREAN_FONTS, KoreanFontNotFoundError, use_korean_font
 from tinygrad_edu.plots.landscape import (
     LossLandscape,
     _neuron_groups,
@@ -82,6 +84,9 @@ __all__ = [
     "LossLandscape",
     "loss_landscape",
     "plot_loss_landscape",
+    "use_korean_font",
+    "KoreanFontNotFoundError",
+    "KOREAN_FONTS",
 ]
 
 # The module's private helpers, still reachable as plots._name as before the split.
