@@ -10,6 +10,8 @@ after a plain ``import tinygrad_edu``):
 - ``engine``: ``Value``, its ops, ``backward()``, ``no_grad``, ``detect_anomaly``
 - ``autodiff``: ``grad`` (with ``create_graph``), ``hessian``, ``hvp``, ``jacobian``
 - ``gradcheck``: ``gradcheck``, ``gradgradcheck``
+- ``explain``: every path and its product (``paths``), the formula on each edge
+  (``local_formula``), what a nudge of a leaf does (``nudge``)
 - ``testing``: hypothesis strategies that draw random expression graphs
 - ``nn``: ``Module``, ``Neuron``, ``Layer``, ``MLP`` (and the losses, re-exported)
 - ``losses``: ``mse_loss``, ``hinge_loss``, ``cross_entropy``, ``huber_loss``, ...
@@ -51,6 +53,7 @@ _SUBMODULES = (
     "bench",
     "data",
     "engine",
+    "explain",
     "gradcheck",
     "linalg",
     "losses",
