@@ -177,8 +177,8 @@ def _forward_pass(order: list[Value], seeds: dict[Value, float]) -> tuple[dict[V
     """Forward accumulation over ``order``: the tangent of every node that depends on a seed.
 
     tangent(node) = sum_i local_i * tangent(parent_i), parents first. A node that no seed reaches
-    has tangent 0 and costs nothing. Returns the tangents and the number of products local x
-    tangent that were taken (one per edge from a node that carries a tangent).
+    (a function of constants alone) has tangent 0 and costs nothing. Returns the tangents and the
+    number of products local x tangent taken (one per edge from a node that carries a tangent).
     """
     tangents = dict(seeds)
     products = 0
@@ -267,8 +267,11 @@ def _jacobian_reverse(outputs: list[Value | float], leaves: list[Value]) -> tupl
 def _jacobian_forward(outputs: list[Value | float], leaves: list[Value]) -> tuple[list, int]:
     order = _order_of_many([y for y in outputs if isinstance(y, Value)])
     columns, products = [], 0
-    for leaf in leaves:  # one forward pass per input, along e_j: a column
-        tangents, spent = _forward_pass(order, {leaf: 1.0})
+    for j in range(len(leaves)):  # one forward pass per input, along e_j: a column
+        # Every input is seeded (with 0 but at j), as dual numbers would be: a pass costs the
+        # edges that depend on any input, whichever column it computes.
+        seeds = {leaf: 1.0 if k == j else 0.0 for k, leaf in enumerate(leaves)}
+        tangents, spent = _forward_pass(order, seeds)
         columns.append([tangents.get(y, 0.0) if isinstance(y, Value) else 0.0 for y in outputs])
         products += spent
     return [[column[i] for column in columns] for i in range(len(outputs))], products
@@ -302,7 +305,8 @@ def jacobian(
             ``"forward"`` (순방향 모드): one forward pass per input, each gives a column. Both
             multiply the same local derivatives, so they agree (up to the order of the sums).
         count: also return how many chain-rule products (local derivative x gradient or tangent)
-            were taken: about m x (edges) in reverse mode, n x (edges) in forward mode.
+            were taken, one per edge from a node that depends on the inputs, per pass: about
+            m x (edges) in reverse mode, n x (edges) in forward mode.
 
     Returns:
         J as a list of m rows, or ``(J, products)`` with ``count=True``.
