@@ -5,10 +5,18 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
 
-from tinygrad_edu import Value
+from tinygrad_edu import Value, custom_op
 from tinygrad_edu.engine import _node
-from tinygrad_edu.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_jacobian
+from tinygrad_edu.gradcheck import (
+    GradcheckError,
+    check_local_derivatives,
+    gradcheck,
+    gradgradcheck,
+    numerical_jacobian,
+)
+from tinygrad_edu.testing import expressions
 
 
 def wrong_square(x: Value) -> Value:
@@ -143,3 +151,84 @@ def test_inputs_given_as_values_are_not_modified():
     x = Value(0.5)
     assert gradcheck(lambda a: a.exp(), [x])
     assert x.grad == 0.0
+
+
+# -- check_local_derivatives: blame the edge -------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(expressions(max_inputs=3, max_ops=12))
+def test_check_local_derivatives_raises_no_false_alarm(expr):
+    report = check_local_derivatives(expr(*expr.leaves()))
+    assert report == [] and report.kinks == [] and report.unchecked == []
+
+
+def test_check_local_derivatives_finds_a_planted_wrong_edge():
+    a, b = Value(0.5, label="a"), Value(-1.5, label="b")
+    e = a * b
+    e.label = "e"
+    t = e.tanh()
+    t.local_grads = (1.0 + t.data**2,)  # a wrong sign: 1 + t^2 instead of 1 - t^2
+    loss = t * t + a
+    (failure,) = check_local_derivatives(loss)
+    assert failure.node is t and failure.op == "tanh" and failure.parent_index == 0
+    assert failure.stored == 1.0 + t.data**2
+    assert failure.numeric == pytest.approx(1.0 - t.data**2, rel=1e-6)
+    assert "stored" in str(failure)
+
+
+def test_gradcheck_says_that_and_check_local_derivatives_says_where():
+    with pytest.raises(GradcheckError, match=r"check_local_derivatives\(root\)"):
+        gradcheck(lambda x: wrong_square(x.sin()).exp(), [0.3])
+    x = Value(0.3)
+    (failure,) = check_local_derivatives(wrong_square(x.sin()).exp())
+    assert failure.op == "**" and failure.stored == 3 * math.sin(0.3)
+
+
+def test_check_local_derivatives_of_a_two_input_op():
+    x, y = Value(2.0), Value(3.0)
+    q = x / y
+    q.local_grads = (q.local_grads[0], 2.0 / 9.0)  # d(x/y)/dy = -x/y^2: the sign dropped
+    (failure,) = check_local_derivatives(q)
+    assert failure.parent_index == 1 and failure.numeric == pytest.approx(-2.0 / 9.0)
+
+
+def test_kinks_are_reported_as_kinks():
+    x = Value(0.0, label="x")
+    y = x.relu() + abs(x) + x.leaky_relu(0.1)
+    report = check_local_derivatives(y)
+    assert report == []
+    assert sorted(k.op for k in report.kinks) == ["abs", "leaky_relu", "relu"]
+    relu = next(k for k in report.kinks if k.op == "relu")
+    assert (relu.left, relu.right, relu.stored) == (0.0, 1.0, 0.0)
+    sqrt_at_zero = Value(0.0).sqrt()  # the edge of the domain: no two-sided difference
+    assert [k.kind for k in check_local_derivatives(sqrt_at_zero).kinks] == ["kink"]
+
+
+def test_a_wrong_derivative_at_a_kink_is_a_failure():
+    x = Value(0.0)
+    r = x.relu()
+    r.local_grads = (5.0,)  # not between the slopes 0 and 1
+    (failure,) = check_local_derivatives(r)
+    assert failure.kind == "wrong"
+
+
+def test_custom_ops_are_unchecked_unless_given_a_forward():
+    def abs_cubed(x):  # notebook 07's wrong op: 3 x^2 forgets the sign of x
+        return custom_op("|x|^3", abs(x.data) ** 3, (x,), local_grads=(3 * x.data**2,))
+
+    x = Value(-0.7)
+    y = abs_cubed(x).tanh()
+    report = check_local_derivatives(y)
+    assert report == [] and [v.op for v in report.unchecked] == ["|x|^3"]
+    report = check_local_derivatives(y, forwards={"|x|^3": lambda v: abs(v) ** 3})
+    (failure,) = report
+    assert failure.op == "|x|^3" and failure.numeric == pytest.approx(-3 * 0.49, rel=1e-6)
+    assert "unchecked" not in str(report)
+
+
+def test_check_local_derivatives_checks_its_arguments():
+    with pytest.raises(TypeError, match="root must be a Value"):
+        check_local_derivatives(1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="eps must be finite and > 0"):
+        check_local_derivatives(Value(1.0), eps=0.0)

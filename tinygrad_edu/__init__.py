@@ -2,14 +2,17 @@
 
 The core names live here::
 
-    from tinygrad_edu import Value, dot, no_grad, grad, hessian, gradcheck
+    from tinygrad_edu import Value, dot, no_grad, grad, jvp, hessian, gradcheck
 
 and the rest of the package in submodules, each imported on first use (``tinygrad_edu.nn`` works
 after a plain ``import tinygrad_edu``):
 
 - ``engine``: ``Value``, its ops, ``backward()``, ``no_grad``, ``detect_anomaly``
-- ``autodiff``: ``grad`` (with ``create_graph``), ``hessian``, ``hvp``, ``jacobian``
+- ``autodiff``: ``grad`` (with ``create_graph``), ``hessian``, ``hvp``, ``jacobian`` (both modes),
+  ``jvp`` (forward mode)
 - ``gradcheck``: ``gradcheck``, ``gradgradcheck``
+- ``explain``: every path and its product (``paths``), the formula on each edge
+  (``local_formula``), what a nudge of a leaf does (``nudge``)
 - ``testing``: hypothesis strategies that draw random expression graphs
 - ``nn``: ``Module``, ``Neuron``, ``Layer``, ``MLP`` (and the losses, re-exported)
 - ``losses``: ``mse_loss``, ``hinge_loss``, ``cross_entropy``, ``huber_loss``, ...
@@ -30,7 +33,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from tinygrad_edu.autodiff import grad, hessian, hvp, jacobian
+from tinygrad_edu.autodiff import grad, hessian, hvp, jacobian, jvp
 from tinygrad_edu.engine import (
     AnomalyError,
     Parameter,
@@ -55,6 +58,7 @@ _SUBMODULES = (
     "engine",
     "exercises",
     "glossary",
+    "explain",
     "gradcheck",
     "linalg",
     "losses",
@@ -84,6 +88,7 @@ __all__ = [
     "is_anomaly_enabled",
     "is_grad_enabled",
     "jacobian",
+    "jvp",
     "no_grad",
     "topological_order",
     "__version__",

@@ -1,4 +1,5 @@
-"""Operators built on the engine: ``grad`` (``create_graph`` for higher order), ``hessian``, ``hvp``
+"""Operators built on the engine: ``grad`` (``create_graph`` for higher order), ``hessian``,
+``hvp``, and forward mode: ``jvp`` and ``jacobian(..., mode="forward")``
 
 ``Value.backward()`` writes gradients into ``.grad``. ``grad(output, inputs)`` instead *returns*
 d output / d input for each input and leaves every ``.grad`` alone. With ``create_graph=True`` the
@@ -12,6 +13,17 @@ the gradients it returns are Values in a graph of their own and can be different
     (6.0,)
 
 PyTorch does the same with ``torch.autograd.grad(..., create_graph=True)``.
+
+Forward mode (``jvp``) walks the same recorded graph the other way: parents first, carrying a
+tangent, the derivative of each node along one direction v of the inputs,
+
+    tangent(node) = sum_i (d node / d parent_i) * tangent(parent_i),     tangent(x_j) = v_j,
+
+with the very numbers ``backward()`` multiplies by (``node.local_grads``, from the op's one rule).
+One forward pass gives J v (one column of the Jacobian for v = e_j); one backward pass gives
+u^T J (one row). So for n inputs and m outputs a full Jacobian costs n forward passes or m
+backward ones: training (n parameters, m = 1 loss) uses reverse mode. ``jacobian(...,
+count=True)`` returns how many chain-rule products each mode spent.
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ from typing import Literal, overload
 from tinygrad_edu.engine import DERIVATIVE_RULES, Value, dot, enable_grad, topological_order
 from tinygrad_edu.ops import rule_args
 
-__all__ = ["grad", "hessian", "hvp", "jacobian"]
+__all__ = ["grad", "hessian", "hvp", "jacobian", "jvp"]
 
 
 def _depends_on_inputs(order: list[Value], inputs: Sequence[Value]) -> set[Value]:
@@ -146,11 +158,168 @@ def _leaves(xs: Sequence[float | Value]) -> list[Value]:
     return [Value(x.data if isinstance(x, Value) else x, label=f"x{i}") for i, x in enumerate(xs)]
 
 
-def jacobian(f: Callable[..., Sequence[Value]], xs: Sequence[float | Value]) -> list[list[float]]:
-    """J[i][j] = d f_i / d x_j for f taking n Values and returning a sequence of Values."""
+# -- forward mode ------------------------------------------------------------------------------
+
+
+def _order_of_many(outputs: Sequence[Value]) -> list[Value]:
+    """Every node some output depends on, each after its parents (one topological order)."""
+    order: list[Value] = []
+    seen: set[Value] = set()
+    for y in outputs:
+        for node in topological_order(y):  # a node new here has its parents already in order
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+    return order
+
+
+def _forward_pass(order: list[Value], seeds: dict[Value, float]) -> tuple[dict[Value, float], int]:
+    """Forward accumulation over ``order``: the tangent of every node that depends on a seed.
+
+    tangent(node) = sum_i local_i * tangent(parent_i), parents first. A node that no seed reaches
+    (a function of constants alone) has tangent 0 and costs nothing. Returns the tangents and the
+    number of products local x tangent taken (one per edge from a node that carries a tangent).
+    """
+    tangents = dict(seeds)
+    products = 0
+    for node in order:
+        if node in seeds:
+            continue
+        total: float | None = None
+        for parent, local in zip(node.parents, node.local_grads):
+            t = tangents.get(parent)
+            if t is not None:
+                products += 1
+                total = local * t if total is None else total + local * t
+        if total is not None:
+            tangents[node] = total
+    return tangents, products
+
+
+def _as_outputs(result: object, name: str) -> tuple[list[Value | float], bool]:
+    """f's result as a list of outputs, and whether it was one Value (or number) alone."""
+    if isinstance(result, (Value, int, float)):
+        return [result], True
+    if isinstance(result, Sequence):
+        return list(result), False
+    raise TypeError(f"{name}: f must return a Value or a sequence of Values, got {result!r}")
+
+
+@overload
+def jvp(
+    f: Callable[..., Value], xs: Sequence[float | Value], vs: Sequence[float]
+) -> tuple[float, float]: ...
+@overload
+def jvp(
+    f: Callable[..., Sequence[Value]], xs: Sequence[float | Value], vs: Sequence[float]
+) -> tuple[list[float], list[float]]: ...
+def jvp(
+    f: Callable[..., object], xs: Sequence[float | Value], vs: Sequence[float]
+) -> tuple[float, float] | tuple[list[float], list[float]]:
+    """f(xs) and its directional derivative along vs, by forward mode (순방향 모드).
+
+    The directional derivative (방향 미분) is J v = d/dt f(xs + t vs) at t = 0: one forward pass
+    over f's graph, tangent(node) = sum_i local_i * tangent(parent_i), from tangent(x_j) = v_j.
+
+    Args:
+        f: takes ``len(xs)`` Values, returns a Value or a sequence of Values.
+        xs: the point (floats, or Values whose data is used).
+        vs: the direction, one number per input.
+
+    Returns:
+        ``(value, derivative)``: floats for an f returning one Value, lists for a sequence.
+    """
+    if len(vs) != len(xs):
+        raise ValueError(f"jvp: vs has length {len(vs)}, xs has length {len(xs)}")
     leaves = _leaves(xs)
-    outputs = f(*leaves)
-    return [list(grad(y, leaves)) if isinstance(y, Value) else [0.0] * len(leaves) for y in outputs]
+    outputs, single = _as_outputs(f(*leaves), "jvp")
+    values = [y for y in outputs if isinstance(y, Value)]
+    tangents, _ = _forward_pass(_order_of_many(values), dict(zip(leaves, map(float, vs))))
+    data = [y.data if isinstance(y, Value) else float(y) for y in outputs]
+    derivative = [tangents.get(y, 0.0) if isinstance(y, Value) else 0.0 for y in outputs]
+    if single:
+        return data[0], derivative[0]
+    return data, derivative
+
+
+# -- Jacobians in either mode --------------------------------------------------------------------
+
+
+def _reverse_products(output: Value, inputs: Sequence[Value]) -> int:
+    """How many products ``grad(output, inputs)`` takes: one per edge into a node that needs a
+    gradient (the inner line of ``_grad_floats``)."""
+    order = topological_order(output)
+    relevant = _depends_on_inputs(order, inputs)
+    return sum(1 for node in order for p in node.parents if p in relevant)
+
+
+def _jacobian_reverse(outputs: list[Value | float], leaves: list[Value]) -> tuple[list, int]:
+    rows, products = [], 0
+    for y in outputs:  # one backward pass per output: a row
+        if isinstance(y, Value):
+            rows.append(list(grad(y, leaves)))
+            products += _reverse_products(y, leaves)
+        else:
+            rows.append([0.0] * len(leaves))
+    return rows, products
+
+
+def _jacobian_forward(outputs: list[Value | float], leaves: list[Value]) -> tuple[list, int]:
+    order = _order_of_many([y for y in outputs if isinstance(y, Value)])
+    columns, products = [], 0
+    for j in range(len(leaves)):  # one forward pass per input, along e_j: a column
+        # Every input is seeded (with 0 but at j), as dual numbers would be: a pass costs the
+        # edges that depend on any input, whichever column it computes.
+        seeds = {leaf: 1.0 if k == j else 0.0 for k, leaf in enumerate(leaves)}
+        tangents, spent = _forward_pass(order, seeds)
+        columns.append([tangents.get(y, 0.0) if isinstance(y, Value) else 0.0 for y in outputs])
+        products += spent
+    return [[column[i] for column in columns] for i in range(len(outputs))], products
+
+
+@overload
+def jacobian(
+    f: Callable[..., Sequence[Value]],
+    xs: Sequence[float | Value],
+    mode: Literal["reverse", "forward"] = "reverse",
+    count: Literal[False] = False,
+) -> list[list[float]]: ...
+@overload
+def jacobian(
+    f: Callable[..., Sequence[Value]],
+    xs: Sequence[float | Value],
+    mode: Literal["reverse", "forward"] = "reverse",
+    *,
+    count: Literal[True],
+) -> tuple[list[list[float]], int]: ...
+def jacobian(
+    f: Callable[..., Sequence[Value]],
+    xs: Sequence[float | Value],
+    mode: Literal["reverse", "forward"] = "reverse",
+    count: bool = False,
+) -> list[list[float]] | tuple[list[list[float]], int]:
+    """J[i][j] = d f_i / d x_j for f taking n Values and returning a sequence of m Values.
+
+    Args:
+        mode: ``"reverse"`` (역방향 모드): one backward pass per output, each gives a row;
+            ``"forward"`` (순방향 모드): one forward pass per input, each gives a column. Both
+            multiply the same local derivatives, so they agree (up to the order of the sums).
+        count: also return how many chain-rule products (local derivative x gradient or tangent)
+            were taken, one per edge from a node that depends on the inputs, per pass: about
+            m x (edges) in reverse mode, n x (edges) in forward mode.
+
+    Returns:
+        J as a list of m rows, or ``(J, products)`` with ``count=True``.
+    """
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', got {mode!r}")
+    leaves = _leaves(xs)
+    outputs, _ = _as_outputs(f(*leaves), "jacobian")
+    if mode == "reverse":
+        rows, products = _jacobian_reverse(outputs, leaves)
+    else:
+        rows, products = _jacobian_forward(outputs, leaves)
+    return (rows, products) if count else rows
 
 
 def hessian(f: Callable[..., Value], xs: Sequence[float | Value]) -> list[list[float]]:

@@ -13,6 +13,10 @@ On failure a ``GradcheckError`` is raised whose message is a table, one row per 
 
     output  input  analytic      numeric       error      status
     0       x0     2.000000e+00  2.000000e+00  1.2e-10    pass
+
+The whole-function check says *that* a derivative is wrong; ``check_local_derivatives(root)`` says
+*where*: it checks every edge of a graph, each node's stored local derivative against central
+differences of that node's op alone.
 """
 
 from __future__ import annotations
@@ -20,11 +24,21 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass
 
+from tinygrad_edu import ops
 from tinygrad_edu.autodiff import grad
-from tinygrad_edu.engine import Value, enable_grad, no_grad
+from tinygrad_edu.engine import Value, enable_grad, no_grad, topological_order
 
-__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "numerical_jacobian"]
+__all__ = [
+    "GradcheckError",
+    "LocalDerivativeFailure",
+    "LocalDerivativeReport",
+    "check_local_derivatives",
+    "gradcheck",
+    "gradgradcheck",
+    "numerical_jacobian",
+]
 
 
 class GradcheckError(AssertionError):
@@ -121,7 +135,9 @@ def _compare(
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
     raise GradcheckError(
         f"{name}: analytic and numeric derivatives disagree "
-        f"(pass if |analytic - numeric| <= atol + rtol*|numeric|, atol={atol}, rtol={rtol})\n"
+        f"(pass if |analytic - numeric| <= atol + rtol*|numeric|, atol={atol}, rtol={rtol}); "
+        f"to see which op's local derivative is wrong, call "
+        f"tinygrad_edu.gradcheck.check_local_derivatives(root) on the output of f\n"
         + "\n".join(lines)
     )
 
@@ -158,6 +174,11 @@ def _check_steps(name: str, f: object, eps: object, atol: object = 0.0, rtol: ob
     """f is callable, the step eps > 0 and the tolerances atol, rtol >= 0, all finite."""
     if not callable(f):
         raise TypeError(f"{name}: f must be a function, got {f!r}")
+    _check_tolerances(name, eps, atol, rtol)
+
+
+def _check_tolerances(name: str, eps: object, atol: object, rtol: object) -> None:
+    """The step eps > 0 and the tolerances atol, rtol >= 0, all finite."""
     for arg, value, least in (("eps", eps, "> 0"), ("atol", atol, ">= 0"), ("rtol", rtol, ">= 0")):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{name}: {arg} must be a real number, got {value!r}")
@@ -233,3 +254,161 @@ def _gradient_floats(f: Function, x: Sequence[float]) -> list[float]:
     if not isinstance(out, Value):
         raise TypeError("gradgradcheck: f must return a single Value")
     return list(grad(out, leaves))
+
+
+# ----------------------------------------------------------------------------------------------
+# Blame the edge: each node's local derivatives against central differences of its op alone
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalDerivativeFailure:
+    """One edge whose stored local derivative disagrees with its op's finite differences.
+
+    Attributes:
+        node: the Value whose ``local_grads`` entry is checked.
+        op: its op.
+        parent_index: which parent (the edge from ``node.parents[parent_index]``).
+        stored: ``node.local_grads[parent_index]``, what ``backward()`` multiplies by.
+        numeric: (op(x + eps) - op(x - eps)) / (2 eps), x the parent's data, the others fixed.
+        left, right: the one-sided differences; they differ at a kink.
+        kind: ``"wrong"``, or ``"kink"`` where the op has no derivative (the one-sided slopes
+            differ, or one is not finite) and the stored value is one of the slopes between them.
+    """
+
+    node: Value
+    op: str
+    parent_index: int
+    stored: float
+    numeric: float
+    left: float
+    right: float
+    kind: str = "wrong"
+
+    def __str__(self) -> str:
+        where = f"{self.node.label or self.op!s} ({self.op}), parent {self.parent_index}"
+        if self.kind == "kink":
+            return (
+                f"{where}: a kink, slopes {self.left:.6g} (left) and {self.right:.6g} (right); "
+                f"stored {self.stored:.6g}"
+            )
+        return f"{where}: stored {self.stored:.6g}, numeric {self.numeric:.6g}"
+
+
+class LocalDerivativeReport(list):  # type: ignore[type-arg]
+    """The failures of ``check_local_derivatives`` (a list, empty when every edge agrees).
+
+    Attributes:
+        kinks: the edges at a kink (``kind == "kink"``): not failures, a derivative the op chose.
+        unchecked: nodes of custom ops with no forward to re-run (pass ``forwards=``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kinks: list[LocalDerivativeFailure] = []
+        self.unchecked: list[Value] = []
+
+    def __str__(self) -> str:
+        lines = [str(f) for f in self] or ["every local derivative agrees"]
+        lines += [f"kink: {k}" for k in self.kinks]
+        lines += [f"unchecked: custom op {v.op!r} (no forward given)" for v in self.unchecked]
+        return "\n".join(lines)
+
+
+def _op_forward(
+    node: Value, forwards: Mapping[str, Callable[..., float]]
+) -> Callable[[list[float]], float] | None:
+    """The node's op as a function of its parents' data (flat), or None if it is not known."""
+    if node.op in forwards:
+        custom = forwards[node.op]
+        return lambda data: float(custom(*data))
+    entry = ops.OPS.get(node.op)
+    if entry is None:
+        return None
+    op, arg = node.op, node.arg
+
+    def forward(data: list[float]) -> float:
+        args = ops.rule_args(op, data)
+        return entry.forward(*args, arg) if entry.has_arg else entry.forward(*args)
+
+    return forward
+
+
+def _check_edge(
+    node: Value,
+    i: int,
+    forward: Callable[[list[float]], float],
+    eps: float,
+    atol: float,
+    rtol: float,
+) -> LocalDerivativeFailure | None:
+    """Compare one stored local derivative with the differences of the op in parent i alone."""
+    data = [p.data for p in node.parents]
+
+    def at(x: float) -> float:
+        moved = list(data)
+        moved[i] = x
+        return forward(moved)
+
+    x, here = data[i], forward(data)
+    plus, minus = at(x + eps), at(x - eps)
+    numeric = (plus - minus) / (2.0 * eps)
+    left, right = (here - minus) / eps, (plus - here) / eps
+    stored = node.local_grads[i]
+    found = LocalDerivativeFailure(node, node.op, i, stored, numeric, left, right)
+    one_sided_differ = abs(left - right) > 10.0 * (atol + rtol * max(abs(left), abs(right)))
+    if not (math.isfinite(left) and math.isfinite(right)) or one_sided_differ:
+        low, high = sorted((left, right))
+        slack = atol + rtol * max(abs(left), abs(right))
+        if not math.isfinite(stored) or low - slack <= stored <= high + slack:
+            return LocalDerivativeFailure(node, node.op, i, stored, numeric, left, right, "kink")
+        return found
+    passed = abs(stored - numeric) <= atol + rtol * abs(numeric)
+    return None if passed else found
+
+
+def check_local_derivatives(
+    root: Value,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    forwards: Mapping[str, Callable[..., float]] | None = None,
+) -> LocalDerivativeReport:
+    """Check every edge of root's graph: each stored local derivative against its op alone.
+
+    For a node v = op(p_1, ..., p_k) and each parent i, the number ``backward()`` will multiply by,
+    ``v.local_grads[i]``, is compared with the central difference of the op in its i-th input, the
+    others held at their data::
+
+        numeric = (op(.., p_i + eps, ..) - op(.., p_i - eps, ..)) / (2 eps)
+
+    (the op's forward from ``ops.OPS``, with its constant argument). Where ``gradcheck`` of the
+    whole function fails, this names the edge. Where the one-sided differences disagree (relu or
+    abs at 0) the op has no derivative to check: the edge is reported in ``.kinks`` if the stored
+    value lies between the two slopes (a choice, like relu'(0) = 0), as a failure otherwise.
+
+    Args:
+        eps, atol, rtol: the step and the tolerances, as in ``gradcheck``.
+        forwards: for ``custom_op`` ops, their forward ``fn(*parents_data) -> float`` by name;
+            nodes of custom ops not in it are listed in ``.unchecked``.
+
+    Returns:
+        A ``LocalDerivativeReport``: a list of ``LocalDerivativeFailure`` (empty when every edge
+        agrees), with ``.kinks`` and ``.unchecked``.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"check_local_derivatives: root must be a Value, got {root!r}")
+    _check_tolerances("check_local_derivatives", eps, atol, rtol)
+    report = LocalDerivativeReport()
+    for node in topological_order(root):
+        if not node.parents:
+            continue
+        forward = _op_forward(node, forwards or {})
+        if forward is None:
+            report.unchecked.append(node)
+            continue
+        for i in range(len(node.parents)):
+            found = _check_edge(node, i, forward, eps, atol, rtol)
+            if found is not None:
+                (report.kinks if found.kind == "kink" else report).append(found)
+    return report
