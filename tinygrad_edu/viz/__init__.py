@@ -49,6 +49,7 @@ from tinygrad_edu.viz._common import (  # noqa: F401
     DONE_EDGE_COLOR,
     FILL,
     FONT,
+    PATH_COLOR,
     PENDING_COLOR,
     GraphTooLargeError,
     GraphvizNotFoundError,

@@ -30,6 +30,7 @@ CURRENT_FILL = "#ffc9c9"
 CURRENT_COLOR = "#e03131"
 DONE_EDGE_COLOR = "#495057"
 PENDING_COLOR = "#adb5bd"
+PATH_COLOR = "#1c7ed6"  # the edges of the paths draw_graph(paths_from=...) shows
 
 _OP_SYMBOLS = {"*": "\u00d7", "/": "\u00f7", "-": "\u2212", "neg": "\u2212x", "pow": "x^y"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import graphviz
@@ -20,6 +20,7 @@ from tinygrad_edu.viz._common import (
     DONE_EDGE_COLOR,
     FILL,
     FONT,
+    PATH_COLOR,
     PENDING_COLOR,
     GraphTooLargeError,
     GraphvizNotFoundError,
@@ -300,6 +301,9 @@ def draw_graph(
     legend: bool = False,
     title: str | None = None,
     digits: int = 4,
+    edge_labels: str = "value",
+    paths_from: Value | None = None,
+    highlight: Iterable[Any] | None = None,
 ) -> graphviz.Digraph:
     """Draw the computation graph of ``root`` with data, gradients and local derivatives.
 
@@ -324,6 +328,14 @@ def draw_graph(
         legend: add a key to the kinds of boxes and the edge labels.
         title: a caption under the drawing.
         digits: significant digits of the numbers.
+        edge_labels: ``"value"`` labels an edge with its local derivative's number;
+            ``"formula"`` with the formula read off the op's rule and its value,
+            ``∂e/∂a = b = -3`` (``explain.local_formula``).
+        paths_from: a node of the graph: the edges of every path from it up to ``root`` are drawn
+            thick and blue (``explain.paths``; their products sum to its gradient).
+        highlight: edges to mark in red, as ``gradcheck.check_local_derivatives`` reports them
+            (objects with ``.node`` and ``.parent_index``) or ``(node, parent_index)`` pairs.
+            ``edge_labels="formula"``, ``paths_from`` and ``highlight`` need ``collapse=None``.
 
     Returns:
         a ``graphviz.Digraph``: ``.source`` is the DOT text (the same on every run for the same
@@ -333,6 +345,7 @@ def draw_graph(
     ``backward()`` first); constants' gradients are never shown.
     """
     _check_draw_arguments(root, rankdir, collapse)
+    marks = _edge_marks(root, collapse, edge_labels, paths_from, highlight)
     layout = _layout(root, collapse)
     _check_size(layout, collapse, max_nodes)
     state = _step_state(layout, step, grad) if step is not None else None
@@ -343,7 +356,7 @@ def draw_graph(
         f", step {state.index} of {state.n_steps}" if state is not None else ""
     )
     _draw_nodes(g, layout, state, fmt)
-    _draw_edges(g, layout, state, fmt, show_local_grads)
+    _draw_edges(g, layout, state, fmt, show_local_grads, marks)
     if legend:
         _add_legend(g, _record, bool(layout.neurons), state is not None, layout.names[root])
     return g
@@ -451,12 +464,63 @@ def _node_edges(v: Value, layout: _Layout, state: _StepState | None) -> list[_Ed
     ]
 
 
+@dataclass
+class _EdgeMarks:
+    """What ``draw_graph``'s explaining options ask of the edges, keyed by (node, parent index)."""
+
+    formula: bool = False
+    on_path: set[tuple[Value, int]] = field(default_factory=set)
+    wrong: set[tuple[Value, int]] = field(default_factory=set)
+
+
+def _edge_marks(
+    root: Value,
+    collapse: str | None,
+    edge_labels: str,
+    paths_from: Value | None,
+    highlight: Iterable[Any] | None,
+) -> _EdgeMarks:
+    if edge_labels not in ("value", "formula"):
+        raise ValueError(
+            f"draw_graph: edge_labels must be 'value' or 'formula', got {edge_labels!r}"
+        )
+    asked = [
+        name
+        for name, given in (
+            ("edge_labels='formula'", edge_labels == "formula"),
+            ("paths_from", paths_from is not None),
+            ("highlight", highlight is not None),
+        )
+        if given
+    ]
+    if collapse is not None and asked:
+        raise ValueError(f"draw_graph: {', '.join(asked)} needs collapse=None (every edge drawn)")
+    marks = _EdgeMarks(formula=edge_labels == "formula")
+    if paths_from is not None:
+        from tinygrad_edu.explain import paths
+
+        if not isinstance(paths_from, Value):
+            raise TypeError(
+                f"draw_graph: paths_from must be a Value, got {type(paths_from).__name__}"
+            )
+        for path in paths(root, paths_from):
+            for k, i in enumerate(path.parent_indices):
+                marks.on_path.add((path.nodes[k + 1], i))
+    for item in highlight or ():
+        node, i = (item.node, item.parent_index) if hasattr(item, "node") else item
+        if not isinstance(node, Value) or not 0 <= i < len(node.parents):
+            raise ValueError(f"draw_graph: highlight {item!r} is no edge (node, parent index)")
+        marks.wrong.add((node, i))
+    return marks
+
+
 def _draw_edges(
     g: Drawing,
     layout: _Layout,
     state: _StepState | None,
     fmt: Any,
     show_local_grads: bool | None,
+    marks: _EdgeMarks | None = None,
 ) -> None:
     """Edges parent -> op oval (or -> neuron box), labelled with the local derivative.
 
@@ -478,11 +542,18 @@ def _draw_edges(
             target = f"n{pos[v]}_op"
             labelled = bool(show_local_grads) if neurons else show_local_grads is not False
             style = {}
-        for p, local, product, upstream in _node_edges(v, layout, state):
+        for i, (p, local, product, upstream) in enumerate(_node_edges(v, layout, state)):
             attrs = dict(style)
+            if marks is not None and marks.formula and labelled:
+                from tinygrad_edu.explain import local_formula
+
+                text, value = local_formula(v, i, layout.names)
+                local_text = f"{text} = {fmt(value)}"
+            else:
+                local_text = fmt(local)
             if state is None:
                 if labelled:
-                    attrs[label_key] = fmt(local)
+                    attrs[label_key] = local_text
             elif product is not None:
                 if labelled:
                     attrs[label_key] = (
@@ -494,8 +565,13 @@ def _draw_edges(
                     attrs.update(fontcolor=DONE_EDGE_COLOR)
             else:
                 if labelled:  # not reached yet: the local derivative is known, the upstream not
-                    attrs[label_key] = f"{fmt(local)} \u00d7 ?"
+                    attrs[label_key] = f"{local_text} \u00d7 ?"
                 attrs.update(color=PENDING_COLOR, fontcolor=PENDING_COLOR, style="dashed")
+            if marks is not None and (v, i) in marks.on_path:
+                attrs.update(color=PATH_COLOR, fontcolor=PATH_COLOR, penwidth="2.5", style="solid")
+            if marks is not None and (v, i) in marks.wrong:
+                attrs.update(color=CURRENT_COLOR, fontcolor=CURRENT_COLOR, penwidth="3")
+                attrs[label_key] = f"\u2717 {attrs.get(label_key, fmt(local))}"
             g.edge(f"n{pos[p]}", target, **attrs)
 
 

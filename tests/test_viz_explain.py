@@ -1,0 +1,69 @@
+"""draw_graph's explaining options: formulas on edges, the paths of a node, the wrong edges."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tinygrad_edu import engine, explain, viz
+from tinygrad_edu.engine import Value
+from tinygrad_edu.gradcheck import check_local_derivatives
+from tinygrad_edu.nn import MLP, mse_loss
+
+
+def _twice() -> tuple[Value, Value]:
+    x = Value(0.7, label="x")
+    s = x.sin()
+    s.label = "s"
+    u = s + s
+    u.label = "u"
+    z = u.sin()
+    z.label = "z"
+    return x, z
+
+
+def test_formula_labels_come_from_the_rules() -> None:
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    e = a * b
+    e.label = "e"
+    t = e.tanh()
+    t.label = "t"
+    src = viz.draw_graph(t, edge_labels="formula").source
+    assert 'label="∂e/∂a = b = -3"' in src and 'label="∂e/∂b = a = 2"' in src
+    assert re.search(r'label="∂t/∂e = 1 - t² = [0-9.e-]+"', src)
+    assert viz.draw_graph(t).source.count("∂") == 0  # "value" stays today's drawing
+
+
+def test_paths_from_marks_every_edge_of_every_path() -> None:
+    x, z = _twice()
+    src = viz.draw_graph(z, paths_from=x).source
+    found = explain.paths(z, x)
+    assert len(found) == 2  # through each of u = s + s's two edges
+    edges = {(p.nodes[k + 1], i) for p in found for k, i in enumerate(p.parent_indices)}
+    assert src.count(viz.PATH_COLOR) // 2 == len(edges) == 4  # color and fontcolor per edge
+
+
+def test_highlight_marks_the_edges_check_local_derivatives_reports(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(engine, "d_tanh", lambda out, x: (1.0 - out,))  # a planted wrong rule
+    a = Value(0.4, label="a")
+    t = (a * 2.0).tanh()
+    failures = check_local_derivatives(t)
+    assert [(f.op, f.parent_index) for f in failures] == [("tanh", 0)]
+    src = viz.draw_graph(t, highlight=failures).source
+    assert src.count("\u2717") == 1 and "penwidth=3" in src
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"edge_labels": "latex"}, ValueError, "edge_labels must be 'value' or 'formula'"),
+        ({"edge_labels": "formula", "collapse": "neuron"}, ValueError, "needs collapse=None"),
+        ({"paths_from": 3.0}, TypeError, "paths_from must be a Value"),
+        ({"highlight": [("x", 0)]}, ValueError, "is no edge"),
+    ],
+)
+def test_explaining_options_refuse_bad_input(kwargs: dict, error: type, message: str) -> None:
+    loss = mse_loss(MLP(1, [2, 1], seed=0)([0.5]), [0.1])
+    with pytest.raises(error, match=re.escape(message)):
+        viz.draw_graph(loss, **kwargs)
