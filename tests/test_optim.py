@@ -490,6 +490,98 @@ def test_load_state_dict_checks_hyperparameters_and_changes_nothing_on_error(edi
     assert json.dumps(opt.state_dict()) == before  # nothing half-applied
 
 
+def _trained(name):
+    """An optimizer of RESUMABLE after 3 steps on rosenbrock, its parameters and saved state."""
+    params = [Parameter(-1.5), Parameter(2.0)]
+    opt = RESUMABLE[name](params)
+    run(rosenbrock, params, opt, 3)
+    return opt, params, json.dumps(opt.state_dict())
+
+
+def _refused(opt, params, before, state_dict, message):
+    """load_state_dict raises naming the optimizer, the key and the value, and changes nothing."""
+    point = [p.data for p in params]
+    with pytest.raises((TypeError, ValueError), match=message):
+        opt.load_state_dict(state_dict)
+    assert json.dumps(opt.state_dict()) == before
+    assert [p.data for p in params] == point
+
+
+@pytest.mark.parametrize("name", sorted(RESUMABLE))
+def test_load_state_dict_refuses_garbage_in_every_state_entry(name):
+    # Before: {"state": {"0": "garbage"}} loaded, and the next step() failed with
+    # TypeError: string indices must be integers; a string step count, a list for a moment
+    # or a NaN buffer loaded too. Now every entry a step() reads is checked at load.
+    opt, params, before = _trained(name)
+    cls = type(opt).__name__
+    saved = json.loads(before)
+    saved["state"]["0"] = "garbage"
+    _refused(opt, params, before, saved, rf"{cls}.load_state_dict: state\['0'\] must be a dict")
+    _refused(opt, params, before, None, rf"{cls}.load_state_dict: expected a dict .* got None")
+    for key in json.loads(before)["state"]["0"]:
+        for bad in ("garbage", float("nan"), [[1.0]], True):
+            saved = json.loads(before)
+            saved["state"]["0"][key] = bad
+            where = re.escape(f"{cls}.load_state_dict: state['0']")
+            _refused(opt, params, before, saved, rf"{where}.*{re.escape(repr(key))}.*got")
+    saved = json.loads(before)
+    saved["state"]["0"]["unknown"] = 1.0
+    _refused(opt, params, before, saved, "unexpected key.*'unknown'")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda sd: sd.clear(), r"SGD.load_state_dict: expected a dict with keys .*, got \[\]"),
+        (lambda sd: sd.pop("state"), r"expected a dict with keys 'state' and 'param_groups'"),
+        (lambda sd: sd.update(state=[]), r"'state' must be a dict .*, got \[\]"),
+        (lambda sd: sd.update(param_groups=None), r"'param_groups' must be a list .*, got None"),
+        (lambda sd: sd.update(param_groups=[3]), r"param_groups\[0\] must be a dict, got 3"),
+        (lambda sd: sd["param_groups"][0].update(params="ab"), r"\['params'\] must be a list"),
+        (lambda sd: sd["param_groups"][0].update(params=[1, 0]), r"must be \[0, 1\].*\[1, 0\]"),
+        (lambda sd: sd["state"].update(x={}), r"state key 'x' is not a parameter index"),
+        (lambda sd: sd["state"].update({"5": {}}), r"state\['5'\] is for parameter index 5"),
+        (lambda sd: sd["state"].update({0: {}}), r"state\[0\] repeats parameter index 0"),
+        (lambda sd: sd["param_groups"][0].update(initial_lr="a"), r"initial_lr'\] must be a real"),
+    ],
+)
+def test_load_state_dict_refuses_a_malformed_container(edit, message):
+    # Before: bare parsing errors ("object of type 'NoneType' has no len()", "'list' object has
+    # no attribute 'items'", "invalid literal for int() with base 10: 'x'").
+    params = [Parameter(-1.5), Parameter(2.0)]
+    opt = SGD(params, lr=1e-3, momentum=0.9)
+    run(rosenbrock, params, opt, 2)
+    before = json.dumps(opt.state_dict())
+    saved = json.loads(before)
+    edit(saved)
+    _refused(opt, params, before, saved, message)
+
+
+def test_load_state_dict_refuses_the_state_a_step_could_not_use():
+    # An Adagrad without a parameter's sum, an Adam with amsgrad and no v_max, an L-BFGS that
+    # iterated without its history, Newton's state under a second parameter: each made step()
+    # fail with KeyError or RuntimeError after the load.
+    opt, params, before = _trained("Adagrad")
+    saved = json.loads(before)
+    del saved["state"]["1"]
+    _refused(opt, params, before, saved, "Adagrad.load_state_dict: no state for parameter 1")
+    opt, params, before = _trained("Adam-amsgrad")
+    saved = json.loads(before)
+    del saved["state"]["1"]["max_exp_avg_sq"]
+    _refused(opt, params, before, saved, r"state\['1'\] lacks \['max_exp_avg_sq'\]")
+    opt, params, before = _trained("LBFGS")
+    saved = json.loads(before)
+    saved["state"]["0"]["old_dirs"] = None
+    _refused(opt, params, before, saved, r"n_iter=\d+ but lacks \['old_dirs'\]")
+    saved = json.loads(before)
+    saved["state"]["0"]["ro"].append(1.0)
+    _refused(opt, params, before, saved, r"\['ro'\] must be up to history_size=2")
+    opt, params, before = _trained("Newton")
+    saved = json.loads(before)
+    saved["state"]["1"] = saved["state"]["0"]
+    _refused(opt, params, before, saved, "Newton keeps its state under the first parameter")
+
+
 def test_load_state_dict_restores_hyperparameters_and_betas_tuple():
     src = Adam([Parameter(1.0)], lr=0.5, betas=(0.5, 0.6))
     dst = Adam([Parameter(1.0)])
@@ -1268,3 +1360,42 @@ def test_ridge_regression_rejects_bad_input(X, y, lam, message):
     with pytest.raises(ValueError, match="ridge_regression") as info:
         ridge_regression(X, y, lam)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("make", "edit", "message"),
+    [
+        (
+            StepLR,
+            lambda sd: sd.update(last_epoch="x"),
+            r"'last_epoch' must be an int >= -1, got 'x'",
+        ),
+        (StepLR, lambda sd: sd.update(base_lrs=None), r"'base_lrs' must be a list of 1 finite lrs"),
+        (StepLR, lambda sd: sd.update(_last_lr=[0.1, 0.2]), r"'_last_lr' must be a list of 1"),
+        (StepLR, lambda sd: sd.update(_step_count=-2), r"'_step_count' must be an int >= 0"),
+        (StepLR, lambda sd: sd.update(_is_initial="no"), r"'_is_initial' must be a bool"),
+        (StepLR, lambda sd: sd.update(step_size=0), r"invalid step_size 0"),
+        (StepLR, lambda sd: sd.update(gamma=-1.0), r"invalid gamma -1.0"),
+        (StepLR, lambda sd: sd.pop("gamma"), r"lacks \['gamma'\]"),
+        (StepLR, lambda sd: sd.update(T_max=3), r"unexpected keys \['T_max'\]"),
+        (ExponentialLR, lambda sd: sd.update(gamma="a"), r"gamma must be a real number, got 'a'"),
+        (CosineAnnealingLR, lambda sd: sd.update(T_max=0), r"invalid T_max 0"),
+        (CosineAnnealingLR, lambda sd: sd.update(eta_min=float("nan")), r"invalid eta_min nan"),
+    ],
+)
+def test_scheduler_load_state_dict_refuses_garbage_and_changes_nothing(make, edit, message):
+    # Before: load_state_dict was self.__dict__.update(state_dict): anything loaded, and the
+    # next step() failed (or set a string lr) far from the cause.
+    opt = SGD([Parameter(1.0)], lr=0.1)
+    kwargs = {StepLR: {"step_size": 2}, ExponentialLR: {"gamma": 0.9}}.get(make, {"T_max": 5})
+    sched = make(opt, **kwargs)
+    sched.step()
+    before = json.dumps(sched.state_dict())
+    saved = json.loads(before)
+    edit(saved)
+    name = make.__name__
+    with pytest.raises((TypeError, ValueError), match=rf"{name}.load_state_dict: .*{message}"):
+        sched.load_state_dict(saved)
+    assert json.dumps(sched.state_dict()) == before
+    with pytest.raises(TypeError, match=rf"{name}.load_state_dict: expected a dict"):
+        sched.load_state_dict(None)

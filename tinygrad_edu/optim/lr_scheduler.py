@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from typing import Any
 
 from tinygrad_edu.optim.optimizer import (
@@ -17,6 +18,7 @@ from tinygrad_edu.optim.optimizer import (
     _check_nonnegative,
     _check_number,
     _check_positive_int,
+    _is_finite,
 )
 
 
@@ -86,8 +88,43 @@ class LRScheduler:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a ``state_dict()`` (the lrs in the optimizer come from its own state_dict)."""
-        self.__dict__.update(copy.deepcopy(state_dict))
+        """Restore a ``state_dict()`` (the lrs in the optimizer come from its own state_dict).
+
+        Checked before anything changes: the keys must be this schedule's, the counters ints,
+        the lrs one finite number per parameter group, the hyperparameters as the constructor
+        checks them; an error names the schedule, the key and the value.
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{owner}: expected a dict (from state_dict()), got {state_dict!r}")
+        expected = set(self.state_dict())
+        missing = sorted(expected - set(state_dict))
+        unknown = sorted(map(repr, set(state_dict) - expected))
+        if missing or unknown:
+            raise ValueError(
+                f"{owner}: the saved state lacks {missing} and has unexpected keys "
+                f"[{', '.join(unknown)}] (a state_dict of another schedule?)"
+            )
+        state = copy.deepcopy(state_dict)
+        n = len(self.optimizer.param_groups)
+        for key in ("base_lrs", "_last_lr"):
+            value = state[key]
+            if not (isinstance(value, list) and len(value) == n and all(map(_is_finite, value))):
+                raise ValueError(
+                    f"{owner}: {key!r} must be a list of {n} finite lrs (one per parameter "
+                    f"group), got {value!r}"
+                )
+        for key, lowest in (("last_epoch", -1), ("_step_count", 0)):
+            value = state[key]
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lowest:
+                raise ValueError(f"{owner}: {key!r} must be an int >= {lowest}, got {value!r}")
+        if not isinstance(state["_is_initial"], bool):
+            raise TypeError(f"{owner}: '_is_initial' must be a bool, got {state['_is_initial']!r}")
+        self._check_hyperparameters(owner, state)
+        self.__dict__.update(state)
+
+    def _check_hyperparameters(self, owner: str, state: dict[str, Any]) -> None:
+        """The schedule's own hyperparameters in a saved state, checked as the constructor does."""
 
 
 class StepLR(LRScheduler):
@@ -107,6 +144,10 @@ class StepLR(LRScheduler):
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
+
+    def _check_hyperparameters(self, owner: str, state: dict[str, Any]) -> None:
+        _check_positive_int(owner, "step_size", state["step_size"])
+        _check_nonnegative(owner, "gamma", state["gamma"])
 
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
@@ -130,6 +171,9 @@ class ExponentialLR(LRScheduler):
         _check_nonnegative("ExponentialLR", "gamma", gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
+
+    def _check_hyperparameters(self, owner: str, state: dict[str, Any]) -> None:
+        _check_nonnegative(owner, "gamma", state["gamma"])
 
     def get_lr(self) -> list[float]:
         if self._is_initial:
@@ -165,6 +209,11 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
+
+    def _check_hyperparameters(self, owner: str, state: dict[str, Any]) -> None:
+        if not _check_number(owner, "T_max", state["T_max"]) > 0:
+            raise ValueError(f"{owner}: invalid T_max {state['T_max']!r} (must be > 0)")
+        _check_nonnegative(owner, "eta_min", state["eta_min"])
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
