@@ -836,6 +836,45 @@ def test_projected_wraps_an_optimizer_and_checks_its_input():
         Projected(SGD(p), lambda z: z[:1]).step()
 
 
+def test_a_schedule_drives_a_projected_optimizer():
+    # Before: StepLR(Projected(...)) raised TypeError: StepLR: expected an Optimizer, got
+    # 'Projected', although Projected's docstring says a schedule can drive it.
+    p = [Parameter(0.0)]
+    opt = Projected(SGD(p, lr=0.4), lambda z: project_onto_box(z, -10.0, 10.0))
+    sched = StepLR(opt, step_size=1, gamma=0.5)
+    lrs = []
+    for _ in range(3):
+        lrs.append(opt.param_groups[0]["lr"])
+        p[0].grad = -1.0
+        opt.step()
+        sched.step()
+    assert lrs == [0.4, 0.2, 0.1] and p[0].data == pytest.approx(0.7)
+    assert sched.get_last_lr() == [0.05] and opt.optimizer.param_groups[0]["lr"] == 0.05
+    with pytest.raises(TypeError, match="StepLR: expected an Optimizer"):
+        StepLR(object(), step_size=1)
+
+
+@pytest.mark.parametrize(
+    ("result", "error", "message"),
+    [
+        ([0.5, "bad"], TypeError, "projected value 1 must be a real number, got 'bad'"),
+        ([0.5, math.nan], ValueError, "project returned nan for parameter 1"),
+        ([0.5, math.inf], ValueError, "project returned inf for parameter 1"),
+        (0.5, TypeError, "project must return a sequence of 2 numbers, got 0.5"),
+        (b"ab", TypeError, "project must return a sequence of 2 numbers, got b'ab'"),
+    ],
+)
+def test_a_bad_projection_changes_no_parameter_half_way(result, error, message):
+    # Before: [0.5, "bad"] assigned 0.5 to the first parameter and then raised on the second,
+    # leaving a point half projected; NaN was assigned silently.
+    p = [Parameter(1.0), Parameter(2.0)]
+    opt = Projected(SGD(p, lr=0.1), lambda z: result)
+    p[0].grad = p[1].grad = 1.0
+    with pytest.raises(error, match=re.escape(message)):
+        opt.step()
+    assert [q.data for q in p] == [0.9, 1.9]  # the SGD step, and no projected value
+
+
 def test_minimize_returns_the_path_and_stops_on_divergence():
     path = minimize(ill_conditioned_bowl, (1.0, 1.0), lambda p: SGD(p, lr=0.01), 5)
     assert len(path) == 6 and path[0] == (1.0, 1.0)

@@ -20,6 +20,7 @@ from tinygrad_edu.optim.optimizer import (
     _check_positive_int,
     _is_finite,
 )
+from tinygrad_edu.optim.projections import Projected
 
 
 class LRScheduler:
@@ -31,12 +32,21 @@ class LRScheduler:
     ``step()`` calls; pass ``last_epoch=k`` to resume (the groups must then hold
     ``'initial_lr'``). ``step(epoch)`` jumps to an epoch using the closed form. Subclasses define
     ``get_lr()`` (the recursive rule PyTorch uses) and ``_get_closed_form_lr()``.
+
+    The optimizer is an ``Optimizer`` or anything that shows one's ``param_groups`` (a
+    ``Projected`` optimizer): a schedule reads and writes only ``param_groups[i]['lr']``.
     """
 
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
+    def __init__(self, optimizer: Optimizer | Projected, last_epoch: int = -1) -> None:
+        groups = getattr(optimizer, "param_groups", None)
+        if not (
+            isinstance(optimizer, (Optimizer, Projected))
+            and isinstance(groups, list)
+            and all(isinstance(g, dict) and "lr" in g for g in groups)
+        ):
             raise TypeError(
-                f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__!r}"
+                f"{type(self).__name__}: expected an Optimizer (or a Projected one), got "
+                f"{type(optimizer).__name__!r}"
             )
         self.optimizer = optimizer
         if last_epoch == -1:
@@ -137,7 +147,11 @@ class StepLR(LRScheduler):
     """
 
     def __init__(
-        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+        self,
+        optimizer: Optimizer | Projected,
+        step_size: int,
+        gamma: float = 0.1,
+        last_epoch: int = -1,
     ) -> None:
         _check_positive_int("StepLR", "step_size", step_size)
         _check_nonnegative("StepLR", "gamma", gamma)
@@ -167,7 +181,9 @@ class ExponentialLR(LRScheduler):
         ValueError: gamma negative.
     """
 
-    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer | Projected, gamma: float, last_epoch: int = -1
+    ) -> None:
         _check_nonnegative("ExponentialLR", "gamma", gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -201,7 +217,11 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(
-        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+        self,
+        optimizer: Optimizer | Projected,
+        T_max: int,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
     ) -> None:
         if not _check_number("CosineAnnealingLR", "T_max", T_max) > 0:
             raise ValueError(f"CosineAnnealingLR: invalid T_max {T_max!r} (must be > 0)")

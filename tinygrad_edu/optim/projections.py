@@ -119,7 +119,7 @@ class Projected:
             projected values, e.g. ``lambda x: project_onto_ball(x, 1.0)``.
 
     ``zero_grad``, ``param_groups``, ``state`` and ``state_dict`` are the wrapped optimizer's, so a
-    learning-rate schedule or ``fit`` can drive it as usual.
+    learning-rate schedule (``StepLR(Projected(...), ...)``) or ``fit`` can drive it as usual.
     """
 
     def __init__(
@@ -153,17 +153,39 @@ class Projected:
         self.optimizer.load_state_dict(state_dict)
 
     def step(self, closure: Closure | None = None) -> Any:
-        """One step of the wrapped optimizer, then x <- P(x); returns the closure's loss."""
+        """One step of the wrapped optimizer, then x <- P(x); returns the closure's loss.
+
+        Raises:
+            TypeError / ValueError: ``project`` returned something other than one finite
+                number per parameter. Every value is checked before any is assigned, so the
+                parameters are then all as the wrapped step left them (none projected).
+        """
         loss = self.optimizer.step(closure)
         params = self.optimizer._params()
-        projected = list(self.project([p.data for p in params]))
-        if len(projected) != len(params):
+        result = self.project([p.data for p in params])
+        if isinstance(result, (str, bytes, bytearray, memoryview)) or not isinstance(
+            result, Sequence
+        ):
+            raise TypeError(
+                f"Projected.step: project must return a sequence of {len(params)} numbers, "
+                f"got {result!r}"
+            )
+        if len(result) != len(params):
             raise ValueError(
-                f"Projected.step: project returned {len(projected)} values for "
+                f"Projected.step: project returned {len(result)} values for "
                 f"{len(params)} parameters"
             )
-        for p, value in zip(params, projected):
-            p.data = _check_number("Projected.step", "a projected value", value)
+        projected = []
+        for i, value in enumerate(result):
+            number = _check_number("Projected.step", f"projected value {i}", value)
+            if not math.isfinite(number):
+                raise ValueError(
+                    f"Projected.step: project returned {number!r} for parameter {i} (the step "
+                    f"left it at {params[i].data!r}); a projection gives finite points"
+                )
+            projected.append(number)
+        for p, value in zip(params, projected):  # all checked: assign them all
+            p.data = value
         return loss
 
     def __repr__(self) -> str:
