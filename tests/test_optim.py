@@ -875,6 +875,37 @@ def test_a_bad_projection_changes_no_parameter_half_way(result, error, message):
     assert [q.data for q in p] == [0.9, 1.9]  # the SGD step, and no projected value
 
 
+def test_projections_neither_overflow_nor_underflow():
+    # Before: [3e200, 4e200] came back as [0, 0] (the squared norm overflowed to inf), and a
+    # point at distance 5e-200 stayed outside a ball of radius 1e-201 (it underflowed to 0).
+    assert project_onto_ball([3e200, 4e200], 1.0) == pytest.approx([0.6, 0.8], rel=1e-15)
+    tiny = project_onto_ball([3e-200, 4e-200], 1e-201)
+    assert tiny == pytest.approx([6e-202, 8e-202], rel=1e-15)
+    assert project_onto_ball([1e308, 0.0], 1.0, center=[-1e308, 0.0]) == [-1e308 + 1.0, 0.0]
+    assert project_onto_ball([3e-200, 4e-200], 1e-199) == [3e-200, 4e-200]  # inside
+    # The same class in the hyperplane's a . a: with a ~ 1e200 it overflowed (the point came
+    # back unchanged), with a ~ 1e-200 it underflowed ("the normal is zero").
+    for scale in (1e200, 1e-200, 1.0):
+        got = project_onto_hyperplane([1.0, 1.0], [3 * scale, 4 * scale], 0.0)
+        assert got == pytest.approx([0.16, -0.12], rel=1e-12)
+    with pytest.raises(ValueError, match="project_onto_hyperplane: the normal must be finite"):
+        project_onto_hyperplane([1.0, 1.0], [math.inf, 1.0], 0.0)
+
+
+@pytest.mark.parametrize("point", [bytearray(b"ab"), memoryview(b"ab")])
+def test_projections_refuse_bytes_as_a_point(point):
+    # Before: bytearray(b"ab") was read as the point (97, 98).
+    for project in (
+        lambda z: project_onto_box(z, 0.0, 1.0),
+        lambda z: project_onto_ball(z, 1.0),
+        lambda z: project_onto_hyperplane(z, [1.0, 1.0], 0.0),
+    ):
+        with pytest.raises(TypeError, match="point must be a sequence of numbers"):
+            project(point)
+    with pytest.raises(TypeError, match="project_onto_box: lower must be a number or a seq"):
+        project_onto_box([0.0, 0.0], bytearray(b"ab"), 1.0)
+
+
 def test_minimize_returns_the_path_and_stops_on_divergence():
     path = minimize(ill_conditioned_bowl, (1.0, 1.0), lambda p: SGD(p, lr=0.01), 5)
     assert len(path) == 6 and path[0] == (1.0, 1.0)
