@@ -1469,3 +1469,20 @@ def test_scheduler_load_state_dict_refuses_garbage_and_changes_nothing(make, edi
     assert json.dumps(sched.state_dict()) == before
     with pytest.raises(TypeError, match=rf"{name}.load_state_dict: expected a dict"):
         sched.load_state_dict(None)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: SGD(p, momentum=0.9, nesterov="no"), "SGD: nesterov must be True or False"),
+        (lambda p: Adam(p, amsgrad="no"), "Adam: amsgrad must be True or False, got 'no'"),
+        (lambda p: RMSprop(p, centered=1), "RMSprop: centered must be True or False, got 1"),
+        (lambda p: StepLR(SGD(p), 1, last_epoch="x"), "StepLR: last_epoch must be an int"),
+        (lambda p: StepLR(SGD(p), 1, last_epoch=-2), "StepLR: last_epoch must be >= -1"),
+    ],
+)
+def test_flags_and_last_epoch_are_checked(make, message):
+    # The same class as issue 13's loose input checks: amsgrad="no" switched AMSGrad on (a
+    # non-empty string is true), last_epoch="x" surfaced as a KeyError about 'initial_lr'.
+    with pytest.raises((TypeError, ValueError), match=message):
+        make([Parameter(1.0)])

@@ -14,7 +14,13 @@ import time
 
 import pytest
 
-from tinygrad_edu.data import make_moons, make_regression_1d, make_spirals, train_val_test_split
+from tinygrad_edu.data import (
+    batches,
+    make_moons,
+    make_regression_1d,
+    make_spirals,
+    train_val_test_split,
+)
 from tinygrad_edu.engine import Parameter, Value
 from tinygrad_edu.nn import MLP, Module, cross_entropy, hinge_loss, l2_penalty, mse_loss
 from tinygrad_edu.optim import LBFGS, SGD, Adam, CosineAnnealingLR, RMSprop, StepLR
@@ -631,9 +637,9 @@ def test_a_non_finite_loss_stops_before_its_step():
         ({"optimizer": object()}, TypeError, "fit: optimizer must have step"),
         ({"loss_fn": None}, TypeError, "fit: loss_fn must be callable, got None"),
         ({"model": None}, TypeError, "fit: model must be a tinygrad_edu.nn.Module, got None"),
-        ({"batch_size": 0}, ValueError, "fit: batch_size must be None or an int >= 1, got 0"),
-        ({"batch_size": 1.5}, ValueError, "fit: batch_size must be None or an int >= 1, got 1.5"),
-        ({"batch_size": True}, ValueError, "fit: batch_size .* got True"),
+        ({"batch_size": 0}, ValueError, "fit: batch_size must be None or >= 1, got 0"),
+        ({"batch_size": 1.5}, TypeError, "fit: batch_size must be None or an int, got 1.5"),
+        ({"batch_size": True}, TypeError, "fit: batch_size .* got True"),
         ({"epochs": 1.0}, ValueError, "fit: epochs must be an int >= 0, got 1.0"),
         ({"seed": "x"}, TypeError, "fit: seed must be an int, got 'x'"),
         ({"scheduler": 3}, TypeError, "fit: scheduler must have a step.*got 3"),
@@ -663,3 +669,27 @@ def test_fit_names_a_bad_argument_before_any_step(kwargs, error, message):
     with pytest.raises(error, match=message):
         fit(**args)
     assert (model.a.data, model.b.data) == (0.0, 0.0)
+
+
+def test_metrics_refuse_bytes_and_sets():
+    # Before: binary_accuracy(b"ab", [1, 0]) read the bytes as the scores 97, 98 (0.5), a set
+    # of scores paired in an arbitrary order, multiclass_accuracy([b"ab"], [0]) took b"ab" as
+    # two class scores.
+    with pytest.raises(TypeError, match="binary_accuracy: predictions must be a list"):
+        binary_accuracy(b"ab", [1, 0])
+    with pytest.raises(TypeError, match="accuracy: predictions must be a list"):
+        accuracy(bytearray(b"ab"), [1, 0])
+    with pytest.raises(TypeError, match="binary_accuracy: predictions must be a list"):
+        binary_accuracy({1.0, -1.0}, [1, 0])
+    with pytest.raises(TypeError, match="multiclass_accuracy: sample 0 must be a list of scores"):
+        multiclass_accuracy([b"ab"], [0])
+
+
+@pytest.mark.parametrize("name", ["shuffle", "drop_last"])
+def test_fit_and_batches_take_shuffle_and_drop_last_as_bools(name):
+    # Before: shuffle="no" shuffled (a non-empty string is true).
+    model = Line()
+    with pytest.raises(TypeError, match=f"fit: {name} must be True or False, got 'no'"):
+        fit(model, mse_loss, SGD(model.parameters()), (X4, Y4), progress=False, **{name: "no"})
+    with pytest.raises(TypeError, match=f"batches: {name} must be True or False, got 'no'"):
+        list(batches(X4, Y4, None, **{name: "no"}))

@@ -260,12 +260,14 @@ class _Fit:
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
             raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
         batch_size = self.batch_size
-        if batch_size is not None and (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, numbers.Integral)
-            or batch_size < 1
-        ):
-            raise ValueError(f"fit: batch_size must be None or an int >= 1, got {batch_size!r}")
+        if batch_size is not None:
+            if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+                raise TypeError(f"fit: batch_size must be None or an int, got {batch_size!r}")
+            if batch_size < 1:
+                raise ValueError(f"fit: batch_size must be None or >= 1, got {batch_size!r}")
+        for name in ("shuffle", "drop_last"):
+            if not isinstance(getattr(self, name), bool):  # "no" would count as True
+                raise TypeError(f"fit: {name} must be True or False, got {getattr(self, name)!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
             raise TypeError(f"fit: seed must be an int, got {self.seed!r}")
         if isinstance(self.min_delta, bool) or not isinstance(self.min_delta, numbers.Real):
@@ -620,7 +622,11 @@ def multiclass_accuracy(logits: Sequence[Sequence[Any]], targets: Sequence[int])
     """Fraction of samples whose largest score is the target class (the first one on ties)."""
     rows, t = _metric_pairs("multiclass_accuracy", logits, targets)
     hits = 0
-    for row, target in zip(rows, t):
+    for i, (row, target) in enumerate(zip(rows, t)):
+        if isinstance(row, _NOT_NUMBERS):
+            raise TypeError(
+                f"multiclass_accuracy: sample {i} must be a list of scores, got {row!r}"
+            )
         values = [float(v) for v in row]
         hits += max(range(len(values)), key=values.__getitem__) == target
     return hits / len(rows)
@@ -635,9 +641,15 @@ def accuracy(preds: Sequence[Any], targets: Sequence[Any]) -> float:
     return binary_accuracy(preds, targets)
 
 
+_NOT_NUMBERS = (str, bytes, bytearray, memoryview)  # sequences, but of characters or bytes
+
+
 def _metric_pairs(
     op: str, preds: Sequence[Any], targets: Sequence[Any]
 ) -> tuple[Sequence[Any], Sequence[Any]]:
+    for name, seq in (("predictions", preds), ("targets", targets)):
+        if isinstance(seq, (*_NOT_NUMBERS, set, frozenset)):  # bytes as numbers, or no order
+            raise TypeError(f"{op}: {name} must be a list, got {seq!r}")
     if len(preds) != len(targets):
         raise ValueError(
             f"{op}: length mismatch, {len(preds)} predictions and {len(targets)} targets"

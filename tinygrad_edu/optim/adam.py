@@ -9,6 +9,7 @@ from typing import Any
 from tinygrad_edu.optim.optimizer import (
     Optimizer,
     _check_betas,
+    _check_flag,
     _check_nonnegative,
     _lerp,
     _SavedState,
@@ -60,6 +61,8 @@ class Adam(Optimizer):
         _check_nonnegative(self._name, "epsilon value", group["eps"])
         group["betas"] = _check_betas(self._name, group["betas"])
         _check_nonnegative(self._name, "weight_decay value", group["weight_decay"])
+        _check_flag(self._name, "amsgrad", group["amsgrad"])
+        _check_flag(self._name, "decoupled_weight_decay", group["decoupled_weight_decay"])
 
     def _check_state(
         self, owner: str, index: int, saved: _SavedState | None, group: dict[str, Any]

@@ -49,6 +49,13 @@ class LRScheduler:
                 f"{type(optimizer).__name__!r}"
             )
         self.optimizer = optimizer
+        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int):
+            raise TypeError(f"{type(self).__name__}: last_epoch must be an int, got {last_epoch!r}")
+        if last_epoch < -1:
+            raise ValueError(
+                f"{type(self).__name__}: last_epoch must be >= -1 (-1: a fresh start), "
+                f"got {last_epoch!r}"
+            )
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])

@@ -372,6 +372,12 @@ def _check_nonnegative(owner: str, name: str, value: object) -> None:
         raise ValueError(f"{owner}: invalid {name} {value!r} (must be >= 0)")
 
 
+def _check_flag(owner: str, name: str, value: object) -> None:
+    """True or False: a string such as "no" would otherwise count as True."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
+
+
 def _check_positive_int(owner: str, name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{owner}: invalid {name} {value!r} (must be an integer >= 1)")

@@ -8,6 +8,7 @@ from typing import Any
 
 from tinygrad_edu.optim.optimizer import (
     Optimizer,
+    _check_flag,
     _check_nonnegative,
     _check_number,
     _lerp,
@@ -58,6 +59,7 @@ class RMSprop(Optimizer):
             _check_nonnegative("RMSprop", f"{name} value", group[name])
         if not 0.0 <= _check_number("RMSprop", "alpha", group["alpha"]) <= 1.0:
             raise ValueError(f"RMSprop: invalid alpha value {group['alpha']!r} (must be in [0, 1])")
+        _check_flag("RMSprop", "centered", group["centered"])
 
     def _check_state(
         self, owner: str, index: int, saved: _SavedState | None, group: dict[str, Any]

@@ -7,6 +7,7 @@ from typing import Any
 
 from tinygrad_edu.optim.optimizer import (
     Optimizer,
+    _check_flag,
     _check_nonnegative,
     _check_number,
     _SavedState,
@@ -58,6 +59,7 @@ class SGD(Optimizer):
         _check_nonnegative("SGD", "momentum value", group["momentum"])
         _check_nonnegative("SGD", "weight_decay value", group["weight_decay"])
         _check_number("SGD", "dampening", group["dampening"])
+        _check_flag("SGD", "nesterov", group["nesterov"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 "SGD: Nesterov momentum requires a momentum and zero dampening "
