@@ -69,7 +69,8 @@ class History:
         best_epoch: index (0-based, into the ``*_epoch`` lists) of the lowest validation loss, or
             None without validation.
         stopped_epoch: index of the epoch after which training stopped early (early stopping,
-            a callback returning True, or a non-finite loss), or None if every epoch ran.
+            a callback returning True, or a NaN or infinite loss, gradient or parameter), or
+            None if every epoch ran.
     """
 
     train_loss_step: list[float] = field(default_factory=list)
