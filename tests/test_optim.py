@@ -1486,3 +1486,12 @@ def test_flags_and_last_epoch_are_checked(make, message):
     # non-empty string is true), last_epoch="x" surfaced as a KeyError about 'initial_lr'.
     with pytest.raises((TypeError, ValueError), match=message):
         make([Parameter(1.0)])
+
+
+def test_an_int_too_large_for_a_float_is_named():
+    # Before: OverflowError: int too large to convert to float, naming neither the optimizer
+    # nor the argument.
+    with pytest.raises(ValueError, match="SGD: learning rate is too large for a float, got 1000"):
+        SGD([Parameter(1.0)], lr=10**400)
+    with pytest.raises(ValueError, match=r"project_onto_box: point\[0\] is too large for a float"):
+        project_onto_box([10**400], 0.0, 1.0)

@@ -693,3 +693,9 @@ def test_fit_and_batches_take_shuffle_and_drop_last_as_bools(name):
         fit(model, mse_loss, SGD(model.parameters()), (X4, Y4), progress=False, **{name: "no"})
     with pytest.raises(TypeError, match=f"batches: {name} must be True or False, got 'no'"):
         list(batches(X4, Y4, None, **{name: "no"}))
+
+
+def test_a_sample_too_large_for_a_float_is_named():
+    model = Line()
+    with pytest.raises(ValueError, match=r"fit: train X\[1\] = \[1000.*\] holds 1000.*, not a fin"):
+        fit(model, mse_loss, SGD(model.parameters()), ([[0.0], [10**400]], [0.0, 1.0]))

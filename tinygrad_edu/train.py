@@ -580,19 +580,21 @@ def _check_finite(op: str, name: str, data: tuple[Sequence[Any], Sequence[Any]])
                 where += f" = {reprlib.repr(sample)} holds"
             else:
                 where += " is"
-            raise ValueError(f"{where} {bad!r}, not a finite number; drop or fix that sample")
+            raise ValueError(
+                f"{where} {reprlib.repr(bad)}, not a finite number; drop or fix that sample"
+            )
 
 
-def _first_non_finite(sample: Any) -> float | None:
-    """The first NaN or infinite number in a sample (a number, a Value, or a list of them)."""
+def _first_non_finite(sample: Any) -> Any:
+    """The first number of a sample (a number, a Value, or a list of them) that is NaN, infinite
+    or too large for a float; None if there is none."""
     if isinstance(sample, Value):
         sample = sample.data
     if isinstance(sample, numbers.Real):
         try:
-            value = float(sample)
+            return None if math.isfinite(sample) else sample
         except OverflowError:  # an int too large for a float
-            return math.inf
-        return None if math.isfinite(value) else value
+            return sample
     if isinstance(sample, (list, tuple)):
         for item in sample:
             bad = _first_non_finite(item)

@@ -363,7 +363,10 @@ def _check_number(owner: str, name: str, value: object) -> float:
     """A real number (not a bool, not a string), or TypeError naming owner and argument."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a real number, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int past the largest float, 1.8e308
+        raise ValueError(f"{owner}: {name} is too large for a float, got {value!r}") from None
 
 
 def _check_nonnegative(owner: str, name: str, value: object) -> None:
