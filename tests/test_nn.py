@@ -663,3 +663,39 @@ def test_losses_name_their_interior_nodes_for_drawings() -> None:
     batch = hinge_loss([Value(0.2), Value(-1.0)], [1, -1])
     labels = {v.label for v in topological_order(batch) if v.label}
     assert labels == {"ts0", "ts1", "1-ts0", "1-ts1", "hinge0", "hinge1", "\u03a3"}
+
+
+LOSSES_OF_TWO = {
+    "mse_loss": mse_loss,
+    "mae_loss": mae_loss,
+    "huber_loss": huber_loss,
+    "hinge_loss": hinge_loss,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES_OF_TWO))
+@pytest.mark.parametrize("bad", [bytearray(b"\x01\x00"), memoryview(b"\x01\x00"), {1.0, 0.0}])
+def test_losses_refuse_bytes_and_sets_naming_the_loss_and_the_argument(name, bad):
+    # Before: bytearray and memoryview (which even has a shape) were read as the numbers 1, 0,
+    # and a set was refused without the reason (no order, so no pairing).
+    fn = LOSSES_OF_TWO[name]
+    kind = "the set" if isinstance(bad, set) else type(bad).__name__
+    with pytest.raises(TypeError, match=rf"{name}: pred must be .*, got {kind}"):
+        fn(bad, [1.0, -1.0])
+    with pytest.raises(TypeError, match=rf"{name}: target must be .*, got {kind}"):
+        fn([1.0, -1.0], bad)
+
+
+def test_cross_entropy_and_softmax_refuse_bytes_as_scores():
+    # Before: cross_entropy([b"ab"], [0]) and softmax(b"ab") read the bytes 97, 98 as scores,
+    # and softmax({1.0, 2.0}) took a set's arbitrary order.
+    with pytest.raises(TypeError, match="cross_entropy: sample 0 must be a list of class scores"):
+        cross_entropy([b"ab"], [0])
+    with pytest.raises(TypeError, match="cross_entropy: logits must be .*, got bytearray"):
+        cross_entropy(bytearray(b"ab"), [0, 1])
+    for bad in (b"ab", bytearray(b"ab"), {1.0, 2.0}):
+        with pytest.raises(TypeError, match="softmax: logits must be a list of scores"):
+            softmax(bad)
+    np = pytest.importorskip("numpy")
+    assert [p.data for p in softmax(np.array([0.0, 0.0]))] == [0.5, 0.5]  # arrays still work

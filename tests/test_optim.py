@@ -490,6 +490,98 @@ def test_load_state_dict_checks_hyperparameters_and_changes_nothing_on_error(edi
     assert json.dumps(opt.state_dict()) == before  # nothing half-applied
 
 
+def _trained(name):
+    """An optimizer of RESUMABLE after 3 steps on rosenbrock, its parameters and saved state."""
+    params = [Parameter(-1.5), Parameter(2.0)]
+    opt = RESUMABLE[name](params)
+    run(rosenbrock, params, opt, 3)
+    return opt, params, json.dumps(opt.state_dict())
+
+
+def _refused(opt, params, before, state_dict, message):
+    """load_state_dict raises naming the optimizer, the key and the value, and changes nothing."""
+    point = [p.data for p in params]
+    with pytest.raises((TypeError, ValueError), match=message):
+        opt.load_state_dict(state_dict)
+    assert json.dumps(opt.state_dict()) == before
+    assert [p.data for p in params] == point
+
+
+@pytest.mark.parametrize("name", sorted(RESUMABLE))
+def test_load_state_dict_refuses_garbage_in_every_state_entry(name):
+    # Before: {"state": {"0": "garbage"}} loaded, and the next step() failed with
+    # TypeError: string indices must be integers; a string step count, a list for a moment
+    # or a NaN buffer loaded too. Now every entry a step() reads is checked at load.
+    opt, params, before = _trained(name)
+    cls = type(opt).__name__
+    saved = json.loads(before)
+    saved["state"]["0"] = "garbage"
+    _refused(opt, params, before, saved, rf"{cls}.load_state_dict: state\['0'\] must be a dict")
+    _refused(opt, params, before, None, rf"{cls}.load_state_dict: expected a dict .* got None")
+    for key in json.loads(before)["state"]["0"]:
+        for bad in ("garbage", float("nan"), [[1.0]], True):
+            saved = json.loads(before)
+            saved["state"]["0"][key] = bad
+            where = re.escape(f"{cls}.load_state_dict: state['0']")
+            _refused(opt, params, before, saved, rf"{where}.*{re.escape(repr(key))}.*got")
+    saved = json.loads(before)
+    saved["state"]["0"]["unknown"] = 1.0
+    _refused(opt, params, before, saved, "unexpected key.*'unknown'")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda sd: sd.clear(), r"SGD.load_state_dict: expected a dict with keys .*, got \[\]"),
+        (lambda sd: sd.pop("state"), r"expected a dict with keys 'state' and 'param_groups'"),
+        (lambda sd: sd.update(state=[]), r"'state' must be a dict .*, got \[\]"),
+        (lambda sd: sd.update(param_groups=None), r"'param_groups' must be a list .*, got None"),
+        (lambda sd: sd.update(param_groups=[3]), r"param_groups\[0\] must be a dict, got 3"),
+        (lambda sd: sd["param_groups"][0].update(params="ab"), r"\['params'\] must be a list"),
+        (lambda sd: sd["param_groups"][0].update(params=[1, 0]), r"must be \[0, 1\].*\[1, 0\]"),
+        (lambda sd: sd["state"].update(x={}), r"state key 'x' is not a parameter index"),
+        (lambda sd: sd["state"].update({"5": {}}), r"state\['5'\] is for parameter index 5"),
+        (lambda sd: sd["state"].update({0: {}}), r"state\[0\] repeats parameter index 0"),
+        (lambda sd: sd["param_groups"][0].update(initial_lr="a"), r"initial_lr'\] must be a real"),
+    ],
+)
+def test_load_state_dict_refuses_a_malformed_container(edit, message):
+    # Before: bare parsing errors ("object of type 'NoneType' has no len()", "'list' object has
+    # no attribute 'items'", "invalid literal for int() with base 10: 'x'").
+    params = [Parameter(-1.5), Parameter(2.0)]
+    opt = SGD(params, lr=1e-3, momentum=0.9)
+    run(rosenbrock, params, opt, 2)
+    before = json.dumps(opt.state_dict())
+    saved = json.loads(before)
+    edit(saved)
+    _refused(opt, params, before, saved, message)
+
+
+def test_load_state_dict_refuses_the_state_a_step_could_not_use():
+    # An Adagrad without a parameter's sum, an Adam with amsgrad and no v_max, an L-BFGS that
+    # iterated without its history, Newton's state under a second parameter: each made step()
+    # fail with KeyError or RuntimeError after the load.
+    opt, params, before = _trained("Adagrad")
+    saved = json.loads(before)
+    del saved["state"]["1"]
+    _refused(opt, params, before, saved, "Adagrad.load_state_dict: no state for parameter 1")
+    opt, params, before = _trained("Adam-amsgrad")
+    saved = json.loads(before)
+    del saved["state"]["1"]["max_exp_avg_sq"]
+    _refused(opt, params, before, saved, r"state\['1'\] lacks \['max_exp_avg_sq'\]")
+    opt, params, before = _trained("LBFGS")
+    saved = json.loads(before)
+    saved["state"]["0"]["old_dirs"] = None
+    _refused(opt, params, before, saved, r"n_iter=\d+ but lacks \['old_dirs'\]")
+    saved = json.loads(before)
+    saved["state"]["0"]["ro"].append(1.0)
+    _refused(opt, params, before, saved, r"\['ro'\] must be up to history_size=2")
+    opt, params, before = _trained("Newton")
+    saved = json.loads(before)
+    saved["state"]["1"] = saved["state"]["0"]
+    _refused(opt, params, before, saved, "Newton keeps its state under the first parameter")
+
+
 def test_load_state_dict_restores_hyperparameters_and_betas_tuple():
     src = Adam([Parameter(1.0)], lr=0.5, betas=(0.5, 0.6))
     dst = Adam([Parameter(1.0)])
@@ -742,6 +834,76 @@ def test_projected_wraps_an_optimizer_and_checks_its_input():
         Projected(SGD(p), None)
     with pytest.raises(ValueError, match="Projected.step: project returned 1 values for 2"):
         Projected(SGD(p), lambda z: z[:1]).step()
+
+
+def test_a_schedule_drives_a_projected_optimizer():
+    # Before: StepLR(Projected(...)) raised TypeError: StepLR: expected an Optimizer, got
+    # 'Projected', although Projected's docstring says a schedule can drive it.
+    p = [Parameter(0.0)]
+    opt = Projected(SGD(p, lr=0.4), lambda z: project_onto_box(z, -10.0, 10.0))
+    sched = StepLR(opt, step_size=1, gamma=0.5)
+    lrs = []
+    for _ in range(3):
+        lrs.append(opt.param_groups[0]["lr"])
+        p[0].grad = -1.0
+        opt.step()
+        sched.step()
+    assert lrs == [0.4, 0.2, 0.1] and p[0].data == pytest.approx(0.7)
+    assert sched.get_last_lr() == [0.05] and opt.optimizer.param_groups[0]["lr"] == 0.05
+    with pytest.raises(TypeError, match="StepLR: expected an Optimizer"):
+        StepLR(object(), step_size=1)
+
+
+@pytest.mark.parametrize(
+    ("result", "error", "message"),
+    [
+        ([0.5, "bad"], TypeError, "projected value 1 must be a real number, got 'bad'"),
+        ([0.5, math.nan], ValueError, "project returned nan for parameter 1"),
+        ([0.5, math.inf], ValueError, "project returned inf for parameter 1"),
+        (0.5, TypeError, "project must return a sequence of 2 numbers, got 0.5"),
+        (b"ab", TypeError, "project must return a sequence of 2 numbers, got b'ab'"),
+    ],
+)
+def test_a_bad_projection_changes_no_parameter_half_way(result, error, message):
+    # Before: [0.5, "bad"] assigned 0.5 to the first parameter and then raised on the second,
+    # leaving a point half projected; NaN was assigned silently.
+    p = [Parameter(1.0), Parameter(2.0)]
+    opt = Projected(SGD(p, lr=0.1), lambda z: result)
+    p[0].grad = p[1].grad = 1.0
+    with pytest.raises(error, match=re.escape(message)):
+        opt.step()
+    assert [q.data for q in p] == [0.9, 1.9]  # the SGD step, and no projected value
+
+
+def test_projections_neither_overflow_nor_underflow():
+    # Before: [3e200, 4e200] came back as [0, 0] (the squared norm overflowed to inf), and a
+    # point at distance 5e-200 stayed outside a ball of radius 1e-201 (it underflowed to 0).
+    assert project_onto_ball([3e200, 4e200], 1.0) == pytest.approx([0.6, 0.8], rel=1e-15)
+    tiny = project_onto_ball([3e-200, 4e-200], 1e-201)
+    assert tiny == pytest.approx([6e-202, 8e-202], rel=1e-15)
+    assert project_onto_ball([1e308, 0.0], 1.0, center=[-1e308, 0.0]) == [-1e308 + 1.0, 0.0]
+    assert project_onto_ball([3e-200, 4e-200], 1e-199) == [3e-200, 4e-200]  # inside
+    # The same class in the hyperplane's a . a: with a ~ 1e200 it overflowed (the point came
+    # back unchanged), with a ~ 1e-200 it underflowed ("the normal is zero").
+    for scale in (1e200, 1e-200, 1.0):
+        got = project_onto_hyperplane([1.0, 1.0], [3 * scale, 4 * scale], 0.0)
+        assert got == pytest.approx([0.16, -0.12], rel=1e-12)
+    with pytest.raises(ValueError, match="project_onto_hyperplane: the normal must be finite"):
+        project_onto_hyperplane([1.0, 1.0], [math.inf, 1.0], 0.0)
+
+
+@pytest.mark.parametrize("point", [bytearray(b"ab"), memoryview(b"ab")])
+def test_projections_refuse_bytes_as_a_point(point):
+    # Before: bytearray(b"ab") was read as the point (97, 98).
+    for project in (
+        lambda z: project_onto_box(z, 0.0, 1.0),
+        lambda z: project_onto_ball(z, 1.0),
+        lambda z: project_onto_hyperplane(z, [1.0, 1.0], 0.0),
+    ):
+        with pytest.raises(TypeError, match="point must be a sequence of numbers"):
+            project(point)
+    with pytest.raises(TypeError, match="project_onto_box: lower must be a number or a seq"):
+        project_onto_box([0.0, 0.0], bytearray(b"ab"), 1.0)
 
 
 def test_minimize_returns_the_path_and_stops_on_divergence():
@@ -1268,3 +1430,68 @@ def test_ridge_regression_rejects_bad_input(X, y, lam, message):
     with pytest.raises(ValueError, match="ridge_regression") as info:
         ridge_regression(X, y, lam)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("make", "edit", "message"),
+    [
+        (
+            StepLR,
+            lambda sd: sd.update(last_epoch="x"),
+            r"'last_epoch' must be an int >= -1, got 'x'",
+        ),
+        (StepLR, lambda sd: sd.update(base_lrs=None), r"'base_lrs' must be a list of 1 finite lrs"),
+        (StepLR, lambda sd: sd.update(_last_lr=[0.1, 0.2]), r"'_last_lr' must be a list of 1"),
+        (StepLR, lambda sd: sd.update(_step_count=-2), r"'_step_count' must be an int >= 0"),
+        (StepLR, lambda sd: sd.update(_is_initial="no"), r"'_is_initial' must be a bool"),
+        (StepLR, lambda sd: sd.update(step_size=0), r"invalid step_size 0"),
+        (StepLR, lambda sd: sd.update(gamma=-1.0), r"invalid gamma -1.0"),
+        (StepLR, lambda sd: sd.pop("gamma"), r"lacks \['gamma'\]"),
+        (StepLR, lambda sd: sd.update(T_max=3), r"unexpected keys \['T_max'\]"),
+        (ExponentialLR, lambda sd: sd.update(gamma="a"), r"gamma must be a real number, got 'a'"),
+        (CosineAnnealingLR, lambda sd: sd.update(T_max=0), r"invalid T_max 0"),
+        (CosineAnnealingLR, lambda sd: sd.update(eta_min=float("nan")), r"invalid eta_min nan"),
+    ],
+)
+def test_scheduler_load_state_dict_refuses_garbage_and_changes_nothing(make, edit, message):
+    # Before: load_state_dict was self.__dict__.update(state_dict): anything loaded, and the
+    # next step() failed (or set a string lr) far from the cause.
+    opt = SGD([Parameter(1.0)], lr=0.1)
+    kwargs = {StepLR: {"step_size": 2}, ExponentialLR: {"gamma": 0.9}}.get(make, {"T_max": 5})
+    sched = make(opt, **kwargs)
+    sched.step()
+    before = json.dumps(sched.state_dict())
+    saved = json.loads(before)
+    edit(saved)
+    name = make.__name__
+    with pytest.raises((TypeError, ValueError), match=rf"{name}.load_state_dict: .*{message}"):
+        sched.load_state_dict(saved)
+    assert json.dumps(sched.state_dict()) == before
+    with pytest.raises(TypeError, match=rf"{name}.load_state_dict: expected a dict"):
+        sched.load_state_dict(None)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: SGD(p, momentum=0.9, nesterov="no"), "SGD: nesterov must be True or False"),
+        (lambda p: Adam(p, amsgrad="no"), "Adam: amsgrad must be True or False, got 'no'"),
+        (lambda p: RMSprop(p, centered=1), "RMSprop: centered must be True or False, got 1"),
+        (lambda p: StepLR(SGD(p), 1, last_epoch="x"), "StepLR: last_epoch must be an int"),
+        (lambda p: StepLR(SGD(p), 1, last_epoch=-2), "StepLR: last_epoch must be >= -1"),
+    ],
+)
+def test_flags_and_last_epoch_are_checked(make, message):
+    # The same class as issue 13's loose input checks: amsgrad="no" switched AMSGrad on (a
+    # non-empty string is true), last_epoch="x" surfaced as a KeyError about 'initial_lr'.
+    with pytest.raises((TypeError, ValueError), match=message):
+        make([Parameter(1.0)])
+
+
+def test_an_int_too_large_for_a_float_is_named():
+    # Before: OverflowError: int too large to convert to float, naming neither the optimizer
+    # nor the argument.
+    with pytest.raises(ValueError, match="SGD: learning rate is too large for a float, got 1000"):
+        SGD([Parameter(1.0)], lr=10**400)
+    with pytest.raises(ValueError, match=r"project_onto_box: point\[0\] is too large for a float"):
+        project_onto_box([10**400], 0.0, 1.0)

@@ -9,11 +9,18 @@ The judged demos (each checked below, numbers in the comments):
 """
 
 import json
+import re
 import time
 
 import pytest
 
-from tinygrad_edu.data import make_moons, make_regression_1d, make_spirals, train_val_test_split
+from tinygrad_edu.data import (
+    batches,
+    make_moons,
+    make_regression_1d,
+    make_spirals,
+    train_val_test_split,
+)
 from tinygrad_edu.engine import Parameter, Value
 from tinygrad_edu.nn import MLP, Module, cross_entropy, hinge_loss, l2_penalty, mse_loss
 from tinygrad_edu.optim import LBFGS, SGD, Adam, CosineAnnealingLR, RMSprop, StepLR
@@ -519,3 +526,176 @@ def test_spirals_multiclass_with_cross_entropy_learns():
     )
     assert history.train_loss_epoch[-1] < 0.7 * history.train_loss_epoch[0]
     assert multiclass_accuracy(predict(model, X), y) > 0.6  # chance: 1/3
+
+
+# -- non-finite data and steps (issue 13, items 1 and 2) -----------------------------------------
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("where", ["X", "y", "val X"])
+def test_a_non_finite_sample_is_refused_up_front_naming_it(bad, where):
+    # Before: a NaN input made every first-layer weight NaN (and the early-stopping run then
+    # crashed in load_state_dict: 'L0.N0.w0' must be finite, got nan); an [inf] sample crashed
+    # inside dot. Now fit names the sample before any step, and changes no parameter.
+    X, y = make_regression_1d(20)
+    val = make_regression_1d(10, seed=1)
+    if where == "X":
+        X[3][0] = bad
+    elif where == "y":
+        y[3] = bad
+    else:
+        val[0][3][0] = bad
+    model = MLP(1, [4, 1], seed=0)
+    state = model.state_dict()
+    name = re.escape({"X": "train X[3] = [", "y": "train y[3] is ", "val X": "val X[3] = ["}[where])
+    with pytest.raises(ValueError, match=rf"fit: {name}.*{bad!r}, not a finite number"):
+        fit(
+            model,
+            mse_loss,
+            SGD(model.parameters(), lr=0.05),
+            (X, y),
+            val=val,
+            epochs=5,
+            early_stopping_patience=2,
+            progress=False,
+        )
+    assert model.state_dict() == state
+
+
+class SqrtLine(Module):
+    """y = sqrt(w) x: at w = 0 the loss is finite and its gradient infinite."""
+
+    def __init__(self, w=0.0):
+        self.w = Parameter(w, label="w")
+
+    def forward(self, x):
+        return self.w.sqrt() * x[0]
+
+
+X12 = ([[1.0], [2.0]], [1.0, 2.0])
+
+
+def test_a_non_finite_gradient_stops_before_its_step_naming_it():
+    # Before: the step with dJ/dw = -inf was taken (w became inf), no warning named it, and the
+    # loss became nan one epoch later. Now the step is not taken and the warning names it.
+    model = SqrtLine(0.0)
+    with pytest.warns(RuntimeWarning, match=r"gradient of 'w' became -inf in epoch 0 \(step 0\)"):
+        history = fit(
+            model, mse_loss, SGD(model.parameters(), lr=0.1), X12, epochs=3, progress=False
+        )
+    assert model.w.data == 0.0
+    assert history.stopped_epoch == 0 and history.train_loss_step == [2.5]  # (1 + 4) / 2
+
+
+class ReluLine(Module):
+    """y = relu(w x): with w = -inf every prediction is 0, a finite loss."""
+
+    def __init__(self, w=1.0):
+        self.w = Parameter(w, label="w")
+
+    def forward(self, x):
+        return (self.w * x[0]).relu()
+
+
+def test_parameters_that_overflow_are_put_back_and_early_stopping_restores_a_finite_state():
+    # lr=1e308 sends w to -inf in the first step while the loss stays finite (relu(-inf) = 0).
+    # Before: early stopping kept that state as its best and crashed in load_state_dict
+    # ('w' must be finite, got -inf). Now fit stops at that step with the parameters before it.
+    model = ReluLine(2.0)
+    with pytest.warns(RuntimeWarning, match=r"parameter 'w' became -inf in epoch 0 \(step 0\)"):
+        history = fit(
+            model,
+            mse_loss,
+            SGD(model.parameters(), lr=1e308),
+            X12,
+            val=X12,
+            epochs=3,
+            early_stopping_patience=1,
+            progress=False,
+        )
+    assert model.w.data == 2.0 and history.stopped_epoch == 0
+
+
+def test_a_non_finite_loss_stops_before_its_step():
+    def bad_loss(preds, targets):
+        return mse_loss(preds, targets) * float("nan")
+
+    model = Line(0.0, 0.0)
+    with pytest.warns(RuntimeWarning, match=r"training loss became nan in epoch 0 \(step 0\)"):
+        history = fit(model, bad_loss, SGD(model.parameters(), lr=0.1), (X4, Y4), progress=False)
+    assert (model.a.data, model.b.data) == (0.0, 0.0)
+    assert history.stopped_epoch == 0
+
+
+# -- fit's arguments (issue 13, item 13) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"optimizer": None}, TypeError, "fit: optimizer must have step.*got None"),
+        ({"optimizer": object()}, TypeError, "fit: optimizer must have step"),
+        ({"loss_fn": None}, TypeError, "fit: loss_fn must be callable, got None"),
+        ({"model": None}, TypeError, "fit: model must be a tinygrad_edu.nn.Module, got None"),
+        ({"batch_size": 0}, ValueError, "fit: batch_size must be None or >= 1, got 0"),
+        ({"batch_size": 1.5}, TypeError, "fit: batch_size must be None or an int, got 1.5"),
+        ({"batch_size": True}, TypeError, "fit: batch_size .* got True"),
+        ({"epochs": 1.0}, ValueError, "fit: epochs must be an int >= 0, got 1.0"),
+        ({"seed": "x"}, TypeError, "fit: seed must be an int, got 'x'"),
+        ({"scheduler": 3}, TypeError, "fit: scheduler must have a step.*got 3"),
+        ({"metric": 3}, TypeError, "fit: metric must be callable or None, got 3"),
+        ({"callback": 3}, TypeError, "fit: callback must be callable or None, got 3"),
+        ({"regularization": 3}, TypeError, "fit: regularization must be callable or None, got 3"),
+        ({"min_delta": "x"}, TypeError, "fit: min_delta must be a real number, got 'x'"),
+        (
+            {"min_delta": float("nan")},
+            ValueError,
+            "fit: min_delta must be finite and >= 0, got nan",
+        ),
+        ({"min_delta": -1.0}, ValueError, "fit: min_delta must be finite and >= 0, got -1.0"),
+    ],
+)
+def test_fit_names_a_bad_argument_before_any_step(kwargs, error, message):
+    model = Line()
+    args = {
+        "model": model,
+        "loss_fn": mse_loss,
+        "optimizer": SGD(model.parameters(), lr=0.1),
+        "train": (X4, Y4),
+        "epochs": 1,
+        "progress": False,
+        **kwargs,
+    }
+    with pytest.raises(error, match=message):
+        fit(**args)
+    assert (model.a.data, model.b.data) == (0.0, 0.0)
+
+
+def test_metrics_refuse_bytes_and_sets():
+    # Before: binary_accuracy(b"ab", [1, 0]) read the bytes as the scores 97, 98 (0.5), a set
+    # of scores paired in an arbitrary order, multiclass_accuracy([b"ab"], [0]) took b"ab" as
+    # two class scores.
+    with pytest.raises(TypeError, match="binary_accuracy: predictions must be a list"):
+        binary_accuracy(b"ab", [1, 0])
+    with pytest.raises(TypeError, match="accuracy: predictions must be a list"):
+        accuracy(bytearray(b"ab"), [1, 0])
+    with pytest.raises(TypeError, match="binary_accuracy: predictions must be a list"):
+        binary_accuracy({1.0, -1.0}, [1, 0])
+    with pytest.raises(TypeError, match="multiclass_accuracy: sample 0 must be a list of scores"):
+        multiclass_accuracy([b"ab"], [0])
+
+
+@pytest.mark.parametrize("name", ["shuffle", "drop_last"])
+def test_fit_and_batches_take_shuffle_and_drop_last_as_bools(name):
+    # Before: shuffle="no" shuffled (a non-empty string is true).
+    model = Line()
+    with pytest.raises(TypeError, match=f"fit: {name} must be True or False, got 'no'"):
+        fit(model, mse_loss, SGD(model.parameters()), (X4, Y4), progress=False, **{name: "no"})
+    with pytest.raises(TypeError, match=f"batches: {name} must be True or False, got 'no'"):
+        list(batches(X4, Y4, None, **{name: "no"}))
+
+
+def test_a_sample_too_large_for_a_float_is_named():
+    model = Line()
+    with pytest.raises(ValueError, match=r"fit: train X\[1\] = \[1000.*\] holds 1000.*, not a fin"):
+        fit(model, mse_loss, SGD(model.parameters()), ([[0.0], [10**400]], [0.0, 1.0]))

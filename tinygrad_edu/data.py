@@ -213,6 +213,9 @@ def batches(
     _check_pair("batches", X, y)
     _check_seed("batches", seed)
     _check_seed("batches", epoch, "epoch")
+    for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
+        if not isinstance(flag, bool):  # "no" would count as True
+            raise TypeError(f"batches: {name} must be True or False, got {flag!r}")
     n = len(X)
     if batch_size is None:
         size = n

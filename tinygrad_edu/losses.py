@@ -33,17 +33,29 @@ Number = float | int
 
 
 _REDUCTIONS = ("mean", "sum")
+# Sequences, but of characters or bytes (a memoryview even has a shape): never numbers to a loss.
+_NOT_NUMBERS = (str, bytes, bytearray, memoryview)
 
 
 def _as_list(op: str, what: str, v: object) -> list[Any]:
     if isinstance(v, (Value, numbers.Real)):
         return [v]
+    if isinstance(v, _NOT_NUMBERS):
+        raise TypeError(
+            f"{op}: {what} must be a Value, a number or a list of them, got "
+            f"{type(v).__name__} {v!r} (bytes are not numbers)"
+        )
+    if isinstance(v, (set, frozenset)):
+        raise TypeError(
+            f"{op}: {what} must be a Value, a number or a list of them, got the set {v!r} "
+            f"(a set has no order, so predictions and targets would not pair up)"
+        )
     shape = getattr(v, "shape", None)
     if shape is not None:  # a NumPy array (or alike): one number per sample
         if len(shape) != 1:
             raise ValueError(f"{op}: {what} must be 1-D (one number per sample), got shape {shape}")
         return list(v)  # type: ignore[call-overload]
-    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
+    if not isinstance(v, Sequence):
         raise TypeError(f"{op}: {what} must be a Value, a number or a list of them, got {v!r}")
     return list(v)
 
@@ -205,7 +217,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
     k = None
     terms = []
     for i, (row, t) in enumerate(zip(rows, targets)):
-        if isinstance(row, (Value, numbers.Real)) or not isinstance(row, Sequence):
+        if isinstance(row, (Value, numbers.Real, *_NOT_NUMBERS)) or not isinstance(row, Sequence):
             raise TypeError(f"{op}: sample {i} must be a list of class scores, got {row!r}")
         if k is None:
             k = len(row)
@@ -229,6 +241,8 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
 
 def softmax(logits: Sequence[Value | Number]) -> list[Value]:
     """softmax(z)_k = exp(z_k - m) / sum_j exp(z_j - m) with m = max z (no overflow)."""
+    if isinstance(logits, (*_NOT_NUMBERS, set, frozenset, dict)):  # no numbers, or no order
+        raise TypeError(f"softmax: logits must be a list of scores, got {logits!r}")
     zs = [_value(z) for z in logits]
     if not zs:
         raise ValueError("softmax: no scores")

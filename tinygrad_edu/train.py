@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -68,7 +69,8 @@ class History:
         best_epoch: index (0-based, into the ``*_epoch`` lists) of the lowest validation loss, or
             None without validation.
         stopped_epoch: index of the epoch after which training stopped early (early stopping,
-            a callback returning True, or a non-finite loss), or None if every epoch ran.
+            a callback returning True, or a NaN or infinite loss, gradient or parameter), or
+            None if every epoch ran.
     """
 
     train_loss_step: list[float] = field(default_factory=list)
@@ -164,14 +166,22 @@ def fit(
             ``lambda m: nn.l2_penalty(m.parameters(), 1e-4)``.
 
     Returns:
-        The ``History``. If the training loss becomes NaN or infinite (or overflows a float),
-        training stops in that epoch with a ``RuntimeWarning``; the history shows the divergence.
+        The ``History``. If a step's training loss or a parameter's gradient becomes NaN or
+        infinite (or the loss overflows a float), or a step leaves a parameter NaN or infinite,
+        training stops at that step with a ``RuntimeWarning`` naming the epoch, the step and
+        the loss, gradient or parameter. The model keeps the parameters from before that step
+        (with early stopping: those of the best epoch); ``history.stopped_epoch`` is that epoch
+        and ``history.train_loss_step`` ends with that step's loss.
 
     Raises:
-        ValueError / TypeError, before any step: a malformed or empty ``train`` / ``val``, bad
-        ``epochs`` or patience, early stopping without ``val``, ``drop_last`` with a batch larger
-        than the training set (no step would run), or an optimizer that holds none of the
-        model's parameters (it would train something else).
+        ValueError / TypeError, before any step, naming the argument and the value: a model
+        that is not a ``Module``, a ``loss_fn`` / ``metric`` / ``callback`` / ``regularization``
+        that is not callable, an optimizer without ``step`` and ``zero_grad``, a scheduler
+        without ``step``; a malformed or empty ``train`` / ``val``, or a NaN or infinite number
+        in them (the error names the sample, e.g. ``train X[3]``); bad ``epochs``,
+        ``batch_size``, ``seed``, patience or ``min_delta``; early stopping without ``val``,
+        ``drop_last`` with a batch larger than the training set (no step would run), or an
+        optimizer that holds none of the model's parameters (it would train something else).
     """
     run = _Fit(  # checks every argument, before any step
         model,
@@ -233,18 +243,38 @@ class _Fit:
     history: History = field(default_factory=History)
     best_loss: float = math.inf  # the lowest validation loss so far
     best_state: dict[str, float] | None = None  # the parameters then (for early stopping)
+    diverged: str | None = None  # what went NaN or infinite, once a step did
 
     def __post_init__(self) -> None:
         self._check_arguments()
+        self.named = self.model.named_parameters()  # checked for finiteness at every step
 
     def _check_arguments(self) -> None:
         """fit's checks, all before the first step (train and val become the checked pairs)."""
+        self._check_callables()
         self.train = _check_dataset("fit", "train", self.train)
+        _check_finite("fit", "train", self.train)
         if self.val is not None:
             self.val = _check_dataset("fit", "val", self.val)
+            _check_finite("fit", "val", self.val)
         epochs, patience = self.epochs, self.early_stopping_patience
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
             raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+        batch_size = self.batch_size
+        if batch_size is not None:
+            if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+                raise TypeError(f"fit: batch_size must be None or an int, got {batch_size!r}")
+            if batch_size < 1:
+                raise ValueError(f"fit: batch_size must be None or >= 1, got {batch_size!r}")
+        for name in ("shuffle", "drop_last"):
+            if not isinstance(getattr(self, name), bool):  # "no" would count as True
+                raise TypeError(f"fit: {name} must be True or False, got {getattr(self, name)!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
+            raise TypeError(f"fit: seed must be an int, got {self.seed!r}")
+        if isinstance(self.min_delta, bool) or not isinstance(self.min_delta, numbers.Real):
+            raise TypeError(f"fit: min_delta must be a real number, got {self.min_delta!r}")
+        if not (math.isfinite(self.min_delta) and self.min_delta >= 0):
+            raise ValueError(f"fit: min_delta must be finite and >= 0, got {self.min_delta!r}")
         if patience is not None:
             if self.val is None:
                 raise ValueError("fit: early_stopping_patience needs a validation set (val=(X, y))")
@@ -285,18 +315,45 @@ class _Fit:
                 f"got {self.scheduler_interval!r}"
             )
 
+    def _check_callables(self) -> None:
+        """The model, the functions and the optimizer are what fit will call (else they would
+        fail deep inside the first step, naming none of fit's arguments)."""
+        if not isinstance(self.model, Module):
+            raise TypeError(
+                f"fit: model must be a tinygrad_edu.nn.Module, got {_describe(self.model)}"
+            )
+        if not callable(self.loss_fn):
+            raise TypeError(f"fit: loss_fn must be callable, got {_describe(self.loss_fn)}")
+        for name in ("metric", "callback", "regularization"):
+            function = getattr(self, name)
+            if function is not None and not callable(function):
+                raise TypeError(f"fit: {name} must be callable or None, got {function!r}")
+        if not all(callable(getattr(self.optimizer, m, None)) for m in ("step", "zero_grad")):
+            raise TypeError(
+                f"fit: optimizer must have step(closure) and zero_grad(), as a "
+                f"tinygrad_edu.optim optimizer, got {_describe(self.optimizer)}"
+            )
+        if self.scheduler is not None and not callable(getattr(self.scheduler, "step", None)):
+            raise TypeError(
+                f"fit: scheduler must have a step() method (an lr_scheduler) or be None, "
+                f"got {self.scheduler!r}"
+            )
+
     def epoch(self, epoch: int, bar: Any) -> bool:
         """One epoch; returns True if training stops after it."""
         history = self.history
         start = time.perf_counter()
         seen_preds, seen_targets = self._train_epoch(epoch)
-        if not math.isfinite(history.train_loss_epoch[-1]):
+        mean_loss = history.train_loss_epoch[-1]
+        if self.diverged is None and not math.isfinite(mean_loss):
+            self.diverged = f"the epoch's mean training loss became {mean_loss!r}"
+        if self.diverged is not None:
             history.epoch_time.append(time.perf_counter() - start)
             history.stopped_epoch = epoch
             warnings.warn(
-                f"fit: the training loss became {history.train_loss_epoch[-1]!r} in epoch "
-                f"{epoch} (step {history.steps - 1}); training diverged, stopping "
-                f"(try a smaller learning rate)",
+                f"fit: {self.diverged} in epoch {epoch} (step {history.steps - 1}); training "
+                f"diverged, stopping with the parameters from before that step (try a smaller "
+                f"learning rate)",
                 RuntimeWarning,
                 stacklevel=3,  # the line that called fit (warn <- epoch <- fit <- caller)
             )
@@ -317,8 +374,10 @@ class _Fit:
     def _train_epoch(self, epoch: int) -> tuple[list[Any], list[Any]]:
         """A step per batch, recording each step's lr, batch size and loss, then the epoch's mean.
 
-        The epoch ends at the first non-finite loss (its mean is then not finite either). Returns
-        the predictions and targets of the steps, for the metric (empty without one).
+        The epoch ends at the first step whose loss or gradients are not finite (the step is not
+        taken) or that leaves a parameter non-finite (the parameters are put back as they were
+        before it); ``self.diverged`` then says which. Returns the predictions and targets of the
+        steps, for the metric (empty without one).
         """
         history = self.history
         total, count = 0.0, 0
@@ -336,20 +395,26 @@ class _Fit:
         ):
             history.lr_step.append(_current_lr(self.optimizer))
             history.batch_size_step.append(len(Xb))
+            before = [p.data for _, p in self.named]
             try:
                 loss, preds = _step(
                     self.model, self.loss_fn, self.optimizer, Xb, yb, self.regularization
                 )
+                self.diverged = _non_finite_parameter(self.named)
+            except _NonFinite as error:  # raised before the optimizer changed anything
+                loss, preds, self.diverged = error.loss, [], error.what
             except OverflowError:  # the engine refuses to overflow a float: diverged
-                loss, preds = math.inf, []
+                loss, preds, self.diverged = math.inf, [], "the training loss became inf"
             history.train_loss_step.append(loss)
             total += loss * len(Xb)
             count += len(Xb)
+            if self.diverged is not None:
+                for (_, p), value in zip(self.named, before):
+                    p.data = value  # the last finite parameters (a no-op if the step was refused)
+                break
             if self.metric is not None:
                 seen_preds.extend(preds)
                 seen_targets.extend(yb)
-            if not math.isfinite(loss):
-                break
             if self.scheduler is not None and self.scheduler_interval == "step":
                 self.scheduler.step()
         history.train_loss_epoch.append(total / count if count else math.nan)
@@ -369,6 +434,7 @@ class _Fit:
             self.best_loss = val_loss
             history.best_epoch = epoch
             if patience is not None:
+                # Finite: every step that left a parameter NaN or infinite was put back.
                 self.best_state = self.model.state_dict()
             return False
         return (
@@ -376,6 +442,35 @@ class _Fit:
             and history.best_epoch is not None
             and epoch - history.best_epoch >= patience
         )
+
+
+class _NonFinite(Exception):
+    """Raised by fit's closure at a NaN or infinite loss or gradient, before the update.
+
+    Every optimizer evaluates the closure before it changes a parameter or its own state, so
+    raising there means that step is not taken.
+    """
+
+    def __init__(self, loss: float, what: str) -> None:
+        super().__init__(what)
+        self.loss, self.what = loss, what
+
+
+def _non_finite_gradient(loss: Value, model: Module) -> str | None:
+    """What is NaN or infinite among the loss and the parameters' gradients, or None."""
+    if not math.isfinite(loss.data):
+        return f"the training loss became {loss.data!r}"
+    for name, p in model.named_parameters():
+        if not math.isfinite(p.grad):
+            return f"the gradient of {name!r} became {p.grad!r}"
+    return None
+
+
+def _non_finite_parameter(named: Sequence[tuple[str, Value]]) -> str | None:
+    for name, p in named:
+        if not math.isfinite(p.data):
+            return f"the parameter {name!r} became {p.data!r}"
+    return None
 
 
 def _step(
@@ -386,7 +481,11 @@ def _step(
     yb: list[Any],
     regularization: Callable[[Module], Value] | None,
 ) -> tuple[float, list[Any]]:
-    """One optimizer step on a batch; returns the loss and predictions of the first evaluation."""
+    """One optimizer step on a batch; returns the loss and predictions of the first evaluation.
+
+    Raises _NonFinite from that first evaluation (before the optimizer updates anything) if the
+    loss or a gradient is not finite.
+    """
     first: dict[str, Any] = {}
 
     def closure() -> Value:
@@ -401,6 +500,9 @@ def _step(
         if not first:
             first["loss"] = loss.data
             first["preds"] = [_plain(p) for p in preds]
+            problem = _non_finite_gradient(loss, model)
+            if problem is not None:
+                raise _NonFinite(loss.data, problem)
         return loss
 
     optimizer.step(closure)
@@ -462,6 +564,50 @@ def _check_dataset(op: str, name: str, data: object) -> tuple[Sequence[Any], Seq
     return X, y
 
 
+def _check_finite(op: str, name: str, data: tuple[Sequence[Any], Sequence[Any]]) -> None:
+    """Refuse a NaN or infinite number in the samples or targets, naming the first one.
+
+    One NaN input makes the weights it meets NaN after the first step, and the model then predicts
+    NaN (or, past a relu, one constant) for every input: refuse it before training.
+    """
+    for part, samples in zip(("X", "y"), data):
+        for i, sample in enumerate(samples):
+            bad = _first_non_finite(sample)
+            if bad is None:
+                continue
+            where = f"{op}: {name} {part}[{i}]"
+            if isinstance(sample, (list, tuple)):
+                where += f" = {reprlib.repr(sample)} holds"
+            else:
+                where += " is"
+            raise ValueError(
+                f"{where} {reprlib.repr(bad)}, not a finite number; drop or fix that sample"
+            )
+
+
+def _first_non_finite(sample: Any) -> Any:
+    """The first number of a sample (a number, a Value, or a list of them) that is NaN, infinite
+    or too large for a float; None if there is none."""
+    if isinstance(sample, Value):
+        sample = sample.data
+    if isinstance(sample, numbers.Real):
+        try:
+            return None if math.isfinite(sample) else sample
+        except OverflowError:  # an int too large for a float
+            return sample
+    if isinstance(sample, (list, tuple)):
+        for item in sample:
+            bad = _first_non_finite(item)
+            if bad is not None:
+                return bad
+    return None  # other types are the model's and the loss's to check
+
+
+def _describe(value: object) -> str:
+    """None or a value's repr, for a message about an argument of the wrong kind."""
+    return "None" if value is None else f"{value!r} ({type(value).__name__})"
+
+
 # -- metrics -------------------------------------------------------------------------------------
 
 
@@ -479,7 +625,11 @@ def multiclass_accuracy(logits: Sequence[Sequence[Any]], targets: Sequence[int])
     """Fraction of samples whose largest score is the target class (the first one on ties)."""
     rows, t = _metric_pairs("multiclass_accuracy", logits, targets)
     hits = 0
-    for row, target in zip(rows, t):
+    for i, (row, target) in enumerate(zip(rows, t)):
+        if isinstance(row, _NOT_NUMBERS):
+            raise TypeError(
+                f"multiclass_accuracy: sample {i} must be a list of scores, got {row!r}"
+            )
         values = [float(v) for v in row]
         hits += max(range(len(values)), key=values.__getitem__) == target
     return hits / len(rows)
@@ -494,9 +644,15 @@ def accuracy(preds: Sequence[Any], targets: Sequence[Any]) -> float:
     return binary_accuracy(preds, targets)
 
 
+_NOT_NUMBERS = (str, bytes, bytearray, memoryview)  # sequences, but of characters or bytes
+
+
 def _metric_pairs(
     op: str, preds: Sequence[Any], targets: Sequence[Any]
 ) -> tuple[Sequence[Any], Sequence[Any]]:
+    for name, seq in (("predictions", preds), ("targets", targets)):
+        if isinstance(seq, (*_NOT_NUMBERS, set, frozenset)):  # bytes as numbers, or no order
+            raise TypeError(f"{op}: {name} must be a list, got {seq!r}")
     if len(preds) != len(targets):
         raise ValueError(
             f"{op}: length mismatch, {len(preds)} predictions and {len(targets)} targets"

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from tinygrad_edu.optim.optimizer import Optimizer, _check_nonnegative
+from tinygrad_edu.optim.optimizer import Optimizer, _check_nonnegative, _SavedState
 
 
 class Adagrad(Optimizer):
@@ -52,6 +52,18 @@ class Adagrad(Optimizer):
         super()._check_group(group)
         for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
             _check_nonnegative("Adagrad", f"{name} value", group[name])
+
+    def _check_state(
+        self, owner: str, index: int, saved: _SavedState | None, group: dict[str, Any]
+    ) -> None:
+        if saved is None:  # the constructor gave every parameter its t and G
+            raise ValueError(
+                f"{owner}: no state for parameter {index}; Adagrad keeps 'step' and 'sum' "
+                f"for every parameter"
+            )
+        saved.keys(("step", "sum"))
+        saved.count("step")
+        saved.number("sum", nonnegative=True)  # G, a sum of squares
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, lr_decay, eps, weight_decay = (

@@ -9,8 +9,10 @@ from typing import Any
 from tinygrad_edu.optim.optimizer import (
     Optimizer,
     _check_betas,
+    _check_flag,
     _check_nonnegative,
     _lerp,
+    _SavedState,
 )
 
 
@@ -59,6 +61,20 @@ class Adam(Optimizer):
         _check_nonnegative(self._name, "epsilon value", group["eps"])
         group["betas"] = _check_betas(self._name, group["betas"])
         _check_nonnegative(self._name, "weight_decay value", group["weight_decay"])
+        _check_flag(self._name, "amsgrad", group["amsgrad"])
+        _check_flag(self._name, "decoupled_weight_decay", group["decoupled_weight_decay"])
+
+    def _check_state(
+        self, owner: str, index: int, saved: _SavedState | None, group: dict[str, Any]
+    ) -> None:
+        if saved is None:  # created at the parameter's first step
+            return
+        required = ["step", "exp_avg", "exp_avg_sq"] + ["max_exp_avg_sq"] * bool(group["amsgrad"])
+        saved.keys(required, ("max_exp_avg_sq",))
+        saved.count("step")  # t, for the bias correction
+        saved.number("exp_avg")  # m
+        saved.number("exp_avg_sq", nonnegative=True)  # v
+        saved.number("max_exp_avg_sq", nonnegative=True)  # v_max
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, eps, weight_decay, amsgrad = (

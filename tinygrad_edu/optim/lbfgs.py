@@ -14,7 +14,9 @@ from tinygrad_edu.optim.optimizer import (
     _check_nonnegative,
     _check_positive_int,
     _dot,
+    _is_vector,
     _max_abs,
+    _SavedState,
 )
 
 
@@ -89,6 +91,49 @@ class LBFGS(Optimizer):
             raise ValueError(
                 f"LBFGS: line_search_fn must be None or 'strong_wolfe', "
                 f"got {group['line_search_fn']!r}"
+            )
+
+    def _check_state(
+        self, owner: str, index: int, saved: _SavedState | None, group: dict[str, Any]
+    ) -> None:
+        if saved is None:
+            return
+        if index != 0:
+            raise ValueError(
+                f"{owner}: {saved.where} is for parameter {index}; LBFGS keeps its state "
+                f"under the first parameter (index 0)"
+            )
+        history = ("d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad")
+        saved.keys((), ("func_evals", "n_iter", *history, "prev_loss"))
+        saved.count("func_evals")
+        saved.count("n_iter")
+        state, n = saved.state, len(group["params"])
+        if state.get("n_iter", 0) > 0:  # every step() that iterated saved all of them
+            missing = [k for k in history if state.get(k) is None]
+            if missing:
+                raise ValueError(
+                    f"{owner}: {saved.where} has n_iter={state['n_iter']} but lacks {missing}, "
+                    f"which every iteration saves"
+                )
+        for key in ("t", "H_diag", "prev_loss"):
+            saved.number(key, none=True)
+        saved.vector("d", n, none=True)
+        saved.vector("prev_flat_grad", n, none=True)
+        pairs = [state.get(k) for k in ("old_dirs", "old_stps", "ro")]
+        if all(v is None for v in pairs):
+            return
+        dirs, stps, ro = pairs
+        if not (
+            isinstance(dirs, list)
+            and isinstance(stps, list)
+            and _is_vector(ro, len(dirs))
+            and len(stps) == len(dirs) <= group["history_size"]
+            and all(_is_vector(v, n) for v in dirs + stps)
+        ):
+            raise ValueError(
+                f"{owner}: {saved.where}['old_dirs'], ['old_stps'] and ['ro'] must be up to "
+                f"history_size={group['history_size']} curvature pairs (lists of {n} finite "
+                f"numbers, and one number per pair), got {dirs!r}, {stps!r}, {ro!r}"
             )
 
     # -- flat-vector views of the parameters -----------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from typing import Any
 
 from tinygrad_edu.optim.optimizer import (
@@ -17,7 +18,9 @@ from tinygrad_edu.optim.optimizer import (
     _check_nonnegative,
     _check_number,
     _check_positive_int,
+    _is_finite,
 )
+from tinygrad_edu.optim.projections import Projected
 
 
 class LRScheduler:
@@ -29,14 +32,30 @@ class LRScheduler:
     ``step()`` calls; pass ``last_epoch=k`` to resume (the groups must then hold
     ``'initial_lr'``). ``step(epoch)`` jumps to an epoch using the closed form. Subclasses define
     ``get_lr()`` (the recursive rule PyTorch uses) and ``_get_closed_form_lr()``.
+
+    The optimizer is an ``Optimizer`` or anything that shows one's ``param_groups`` (a
+    ``Projected`` optimizer): a schedule reads and writes only ``param_groups[i]['lr']``.
     """
 
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
+    def __init__(self, optimizer: Optimizer | Projected, last_epoch: int = -1) -> None:
+        groups = getattr(optimizer, "param_groups", None)
+        if not (
+            isinstance(optimizer, (Optimizer, Projected))
+            and isinstance(groups, list)
+            and all(isinstance(g, dict) and "lr" in g for g in groups)
+        ):
             raise TypeError(
-                f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__!r}"
+                f"{type(self).__name__}: expected an Optimizer (or a Projected one), got "
+                f"{type(optimizer).__name__!r}"
             )
         self.optimizer = optimizer
+        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int):
+            raise TypeError(f"{type(self).__name__}: last_epoch must be an int, got {last_epoch!r}")
+        if last_epoch < -1:
+            raise ValueError(
+                f"{type(self).__name__}: last_epoch must be >= -1 (-1: a fresh start), "
+                f"got {last_epoch!r}"
+            )
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -86,8 +105,43 @@ class LRScheduler:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a ``state_dict()`` (the lrs in the optimizer come from its own state_dict)."""
-        self.__dict__.update(copy.deepcopy(state_dict))
+        """Restore a ``state_dict()`` (the lrs in the optimizer come from its own state_dict).
+
+        Checked before anything changes: the keys must be this schedule's, the counters ints,
+        the lrs one finite number per parameter group, the hyperparameters as the constructor
+        checks them; an error names the schedule, the key and the value.
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{owner}: expected a dict (from state_dict()), got {state_dict!r}")
+        expected = set(self.state_dict())
+        missing = sorted(expected - set(state_dict))
+        unknown = sorted(map(repr, set(state_dict) - expected))
+        if missing or unknown:
+            raise ValueError(
+                f"{owner}: the saved state lacks {missing} and has unexpected keys "
+                f"[{', '.join(unknown)}] (a state_dict of another schedule?)"
+            )
+        state = copy.deepcopy(state_dict)
+        n = len(self.optimizer.param_groups)
+        for key in ("base_lrs", "_last_lr"):
+            value = state[key]
+            if not (isinstance(value, list) and len(value) == n and all(map(_is_finite, value))):
+                raise ValueError(
+                    f"{owner}: {key!r} must be a list of {n} finite lrs (one per parameter "
+                    f"group), got {value!r}"
+                )
+        for key, lowest in (("last_epoch", -1), ("_step_count", 0)):
+            value = state[key]
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lowest:
+                raise ValueError(f"{owner}: {key!r} must be an int >= {lowest}, got {value!r}")
+        if not isinstance(state["_is_initial"], bool):
+            raise TypeError(f"{owner}: '_is_initial' must be a bool, got {state['_is_initial']!r}")
+        self._check_hyperparameters(owner, state)
+        self.__dict__.update(state)
+
+    def _check_hyperparameters(self, owner: str, state: dict[str, Any]) -> None:
+        """The schedule's own hyperparameters in a saved state, checked as the constructor does."""
 
 
 class StepLR(LRScheduler):
@@ -100,13 +154,21 @@ class StepLR(LRScheduler):
     """
 
     def __init__(
-        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+        self,
+        optimizer: Optimizer | Projected,
+        step_size: int,
+        gamma: float = 0.1,
+        last_epoch: int = -1,
     ) -> None:
         _check_positive_int("StepLR", "step_size", step_size)
         _check_nonnegative("StepLR", "gamma", gamma)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
+
+    def _check_hyperparameters(self, owner: str, state: dict[str, Any]) -> None:
+        _check_positive_int(owner, "step_size", state["step_size"])
+        _check_nonnegative(owner, "gamma", state["gamma"])
 
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
@@ -126,10 +188,15 @@ class ExponentialLR(LRScheduler):
         ValueError: gamma negative.
     """
 
-    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer | Projected, gamma: float, last_epoch: int = -1
+    ) -> None:
         _check_nonnegative("ExponentialLR", "gamma", gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
+
+    def _check_hyperparameters(self, owner: str, state: dict[str, Any]) -> None:
+        _check_nonnegative(owner, "gamma", state["gamma"])
 
     def get_lr(self) -> list[float]:
         if self._is_initial:
@@ -157,7 +224,11 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(
-        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+        self,
+        optimizer: Optimizer | Projected,
+        T_max: int,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
     ) -> None:
         if not _check_number("CosineAnnealingLR", "T_max", T_max) > 0:
             raise ValueError(f"CosineAnnealingLR: invalid T_max {T_max!r} (must be > 0)")
@@ -165,6 +236,11 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
+
+    def _check_hyperparameters(self, owner: str, state: dict[str, Any]) -> None:
+        if not _check_number(owner, "T_max", state["T_max"]) > 0:
+            raise ValueError(f"{owner}: invalid T_max {state['T_max']!r} (must be > 0)")
+        _check_nonnegative(owner, "eta_min", state["eta_min"])
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups

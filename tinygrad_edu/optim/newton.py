@@ -9,7 +9,13 @@ from typing import Any
 from tinygrad_edu.autodiff import grad
 from tinygrad_edu.engine import Value, enable_grad
 from tinygrad_edu.linalg import _cholesky, _cholesky_solve
-from tinygrad_edu.optim.optimizer import Closure, Optimizer, _check_nonnegative, _check_positive_int
+from tinygrad_edu.optim.optimizer import (
+    Closure,
+    Optimizer,
+    _check_nonnegative,
+    _check_positive_int,
+    _SavedState,
+)
 
 
 class Newton(Optimizer):
@@ -73,6 +79,21 @@ class Newton(Optimizer):
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         _check_nonnegative("Newton", "damping", group["damping"])
+
+    def _check_state(
+        self, owner: str, index: int, saved: _SavedState | None, group: dict[str, Any]
+    ) -> None:
+        if saved is None:
+            return
+        if index != 0:
+            raise ValueError(
+                f"{owner}: {saved.where} is for parameter {index}; Newton keeps its state "
+                f"under the first parameter (index 0)"
+            )
+        saved.keys((), ("hessian_evals", "n_iter", "damping_used"))
+        saved.count("hessian_evals")
+        saved.count("n_iter")
+        saved.number("damping_used", nonnegative=True)
 
     def step(self, closure: Closure | None = None) -> Any:  # type: ignore[override]
         """One damped Newton step; returns the loss before the step.

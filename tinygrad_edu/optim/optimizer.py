@@ -9,6 +9,7 @@ it needs a closure, as L-BFGS and Newton do).
 from __future__ import annotations
 
 import copy
+import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -158,43 +159,106 @@ class Optimizer:
         """Restore hyperparameters and state saved by ``state_dict`` (also after a JSON trip).
 
         The optimizer must have been built over the same number of parameters, in the same
-        groups, in the same order.
+        groups, in the same order. Everything is checked before anything changes: a malformed
+        container, a bad hyperparameter or a state that ``step()`` could not use (a string for a
+        momentum buffer, a missing step count, a NaN moment) raises an error naming the
+        optimizer, the key and the value, and leaves the optimizer as it was.
         """
         owner = f"{self._name}.load_state_dict"
         if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
-            raise ValueError(f"{owner}: expected a dict with keys 'state' and 'param_groups'")
-        saved_groups = state_dict["param_groups"]
+            got = sorted(map(repr, state_dict)) if isinstance(state_dict, dict) else state_dict
+            raise ValueError(
+                f"{owner}: expected a dict with keys 'state' and 'param_groups', got {got!r}"
+            )
+        new_groups = self._loaded_groups(owner, state_dict["param_groups"])
+        new_state = self._loaded_state(owner, state_dict["state"], new_groups)
+        self.param_groups = new_groups
+        self.state = new_state
+
+    def _loaded_groups(self, owner: str, saved_groups: object) -> list[dict[str, Any]]:
+        """The checked copies of the saved groups, holding this optimizer's parameters."""
+        if not isinstance(saved_groups, list):
+            raise TypeError(
+                f"{owner}: 'param_groups' must be a list of dicts, got {saved_groups!r}"
+            )
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
                 f"{owner}: the saved state has {len(saved_groups)} parameter group(s), "
                 f"this optimizer has {len(self.param_groups)}"
             )
-        params = self._params()
+        new_groups: list[dict[str, Any]] = []
+        first = 0  # the index state_dict gives a group's first parameter
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
-            if len(saved["params"]) != len(group["params"]):
+            if not isinstance(saved, dict):
+                raise TypeError(f"{owner}: param_groups[{i}] must be a dict, got {saved!r}")
+            indices = saved.get("params")
+            if not isinstance(indices, list):
+                raise TypeError(
+                    f"{owner}: param_groups[{i}]['params'] must be a list of parameter "
+                    f"indices, got {indices!r}"
+                )
+            if len(indices) != len(group["params"]):
                 raise ValueError(
-                    f"{owner}: saved group {i} has {len(saved['params'])} parameters, "
+                    f"{owner}: saved group {i} has {len(indices)} parameters, "
                     f"this optimizer's has {len(group['params'])}"
                 )
-        new_groups: list[dict[str, Any]] = []
-        for group, saved in zip(self.param_groups, saved_groups):
+            expected = list(range(first, first + len(indices)))
+            if indices != expected:
+                raise ValueError(
+                    f"{owner}: param_groups[{i}]['params'] must be {expected} (the positions "
+                    f"state_dict gives the group's parameters), got {indices!r}"
+                )
+            first += len(indices)
             new = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
-            if "betas" in new:
+            if "betas" in new and isinstance(new["betas"], list):
                 new["betas"] = tuple(new["betas"])
             new["params"] = group["params"]
             missing = sorted(set(self.defaults) - set(new))
             if missing:
-                raise ValueError(f"{owner}: saved group {len(new_groups)} lacks {missing}")
+                raise ValueError(f"{owner}: saved group {i} lacks {missing}")
             self._check_group(new)  # the same checks as the constructor, before anything changes
+            if "initial_lr" in new:  # written by a schedule, read by it on resuming
+                _check_nonnegative(owner, f"param_groups[{i}]['initial_lr']", new["initial_lr"])
             new_groups.append(new)
+        return new_groups
+
+    def _loaded_state(
+        self, owner: str, saved_state: object, groups: list[dict[str, Any]]
+    ) -> dict[Value, dict[str, Any]]:
+        """The checked copies of the saved per-parameter states, keyed by this one's parameters."""
+        if not isinstance(saved_state, dict):
+            raise TypeError(
+                f"{owner}: 'state' must be a dict from parameter index to state, "
+                f"got {saved_state!r}"
+            )
+        params = [(p, group) for group in groups for p in group["params"]]
+        by_index: dict[int, tuple[Any, dict[str, Any]]] = {}
+        for key, value in saved_state.items():
+            i = _state_index(owner, key, len(params))
+            if i in by_index:
+                raise ValueError(f"{owner}: state[{key!r}] repeats parameter index {i}")
+            if not isinstance(value, dict):
+                raise TypeError(
+                    f"{owner}: state[{key!r}] must be a dict of {self._name}'s running "
+                    f"quantities, got {value!r}"
+                )
+            by_index[i] = (key, copy.deepcopy(value))
         new_state: dict[Value, dict[str, Any]] = {}
-        for key, value in state_dict["state"].items():
-            i = int(key)  # JSON turns the integer keys into strings
-            if not 0 <= i < len(params):
-                raise ValueError(f"{owner}: state for parameter index {i}, out of range")
-            new_state[params[i]] = copy.deepcopy(value)
-        self.param_groups = new_groups
-        self.state = new_state
+        for i, (p, group) in enumerate(params):
+            key, value = by_index.get(i, (i, None))
+            saved = None if value is None else _SavedState(owner, f"state[{key!r}]", value)
+            self._check_state(owner, i, saved, group)
+            if value is not None:
+                new_state[p] = value
+        return new_state
+
+    def _check_state(
+        self, owner: str, index: int, saved: _SavedState | None, group: dict[str, Any]
+    ) -> None:
+        """Check the saved state of parameter ``index`` (None: it has none) before loading it.
+
+        Each optimizer names what its ``step`` reads; this base accepts any dict.
+        """
 
     def __repr__(self) -> str:
         lines = [f"{self._name} ("]
@@ -207,6 +271,89 @@ class Optimizer:
         return "\n".join(lines)
 
 
+def _state_index(owner: str, key: object, n: int) -> int:
+    """A saved state's key as a parameter index (JSON turns the integer keys into strings)."""
+    if isinstance(key, str) and key.isascii() and key.isdigit():
+        index = int(key)
+    elif isinstance(key, int) and not isinstance(key, bool):
+        index = key
+    else:
+        raise ValueError(f"{owner}: state key {key!r} is not a parameter index")
+    if not 0 <= index < n:
+        raise ValueError(
+            f"{owner}: state[{key!r}] is for parameter index {index}, but this optimizer "
+            f"has {n} parameter(s)"
+        )
+    return index
+
+
+class _SavedState:
+    """One parameter's saved state during ``load_state_dict``: checks naming the key and value."""
+
+    def __init__(self, owner: str, where: str, state: dict[str, Any]) -> None:
+        self.owner, self.where, self.state = owner, where, state
+
+    def keys(self, required: Sequence[str], optional: Sequence[str] = ()) -> None:
+        """The state holds every required key and nothing else than those and the optional."""
+        missing = [k for k in required if k not in self.state]
+        if missing:
+            raise ValueError(f"{self.owner}: {self.where} lacks {missing}")
+        unknown = sorted(map(repr, set(self.state) - set(required) - set(optional)))
+        if unknown:
+            raise ValueError(
+                f"{self.owner}: {self.where} has unexpected key(s) {', '.join(unknown)}; "
+                f"expected {list(required) + list(optional)}"
+            )
+
+    def _error(self, key: str, value: object, kind: str) -> Exception:
+        error = TypeError if not _is_real(value) else ValueError
+        return error(f"{self.owner}: {self.where}[{key!r}] must be {kind}, got {value!r}")
+
+    def number(self, key: str, *, nonnegative: bool = False, none: bool = False) -> None:
+        """A finite number (>= 0 if ``nonnegative``; None allowed if ``none``), if present."""
+        if key not in self.state or (none and self.state[key] is None):
+            return
+        value = self.state[key]
+        if not _is_finite(value) or (nonnegative and value < 0):
+            kind = "a finite number" + (" >= 0" if nonnegative else "") + (" or None" * none)
+            raise self._error(key, value, kind)
+
+    def count(self, key: str) -> None:
+        """An int >= 0 (a step or evaluation count), if present."""
+        value = self.state.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise self._error(key, value, "an int >= 0 (a count)")
+
+    def vector(self, key: str, n: int, *, none: bool = False) -> None:
+        """A list of n finite numbers (None allowed if ``none``), if present."""
+        value = self.state.get(key)
+        if key not in self.state or (none and value is None):
+            return
+        if not _is_vector(value, n):
+            raise TypeError(
+                f"{self.owner}: {self.where}[{key!r}] must be a list of {n} finite numbers"
+                + (" or None" * none)
+                + f", got {value!r}"
+            )
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_finite(value: object) -> bool:
+    if not _is_real(value):
+        return False
+    try:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _is_vector(value: object, n: int) -> bool:
+    return isinstance(value, list) and len(value) == n and all(_is_finite(v) for v in value)
+
+
 # ----------------------------------------------------------------------------------------------
 # Shared helpers: hyperparameter checks and PyTorch's arithmetic on floats
 # ----------------------------------------------------------------------------------------------
@@ -216,13 +363,22 @@ def _check_number(owner: str, name: str, value: object) -> float:
     """A real number (not a bool, not a string), or TypeError naming owner and argument."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a real number, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int past the largest float, 1.8e308
+        raise ValueError(f"{owner}: {name} is too large for a float, got {value!r}") from None
 
 
 def _check_nonnegative(owner: str, name: str, value: object) -> None:
     # `not 0 <= x` is also True for NaN, so NaN is rejected too.
     if not 0.0 <= _check_number(owner, name, value):
         raise ValueError(f"{owner}: invalid {name} {value!r} (must be >= 0)")
+
+
+def _check_flag(owner: str, name: str, value: object) -> None:
+    """True or False: a string such as "no" would otherwise count as True."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
 
 
 def _check_positive_int(owner: str, name: str, value: object) -> None:

@@ -12,9 +12,11 @@ from typing import Any
 from tinygrad_edu.engine import Value
 from tinygrad_edu.optim.optimizer import Closure, Optimizer, _check_number, _dot
 
+_NOT_NUMBERS = (str, bytes, bytearray, memoryview)  # sequences, but of characters or bytes
+
 
 def _check_point(op: str, point: Sequence[float], n: int | None = None) -> list[float]:
-    if isinstance(point, (str, bytes)) or not isinstance(point, Sequence):
+    if isinstance(point, _NOT_NUMBERS) or not isinstance(point, Sequence):
         raise TypeError(f"{op}: point must be a sequence of numbers, got {point!r}")
     values = [_check_number(op, f"point[{i}]", v) for i, v in enumerate(point)]
     if n is not None and len(values) != n:
@@ -26,7 +28,7 @@ def _check_vector(op: str, name: str, value: object, n: int) -> list[float]:
     """A number (the same for every coordinate) or a sequence of n numbers."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return [float(value)] * n
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+    if isinstance(value, _NOT_NUMBERS) or not isinstance(value, Sequence):
         raise TypeError(f"{op}: {name} must be a number or a sequence of numbers, got {value!r}")
     if len(value) != n:
         raise ValueError(f"{op}: {name} has {len(value)} entries, the point has {n}")
@@ -58,7 +60,9 @@ def project_onto_ball(
     """The closest point of the ball {x : |x - c| <= r} to ``point``.
 
     Inside the ball a point is its own projection; outside, move it along the ray from the
-    centre onto the sphere: P(x) = c + r (x - c) / |x - c|.
+    centre onto the sphere: P(x) = c + r (x - c) / |x - c|. The norm is ``math.hypot``, which
+    scales before squaring: sum((x - c)^2) would overflow to inf at |x - c| ~ 1e154 (and give 0)
+    or underflow to 0 at 1e-162 (and leave the point outside a ball that small).
 
     Raises:
         ValueError: a negative radius; a center of another length.
@@ -71,11 +75,15 @@ def project_onto_ball(
         if center is None
         else _check_vector("project_onto_ball", "center", center, len(x))
     )
-    offset = [xi - ci for xi, ci in zip(x, c)]
-    distance = math.sqrt(_dot(offset, offset))
-    if distance <= radius:
+    offset, reach = [xi - ci for xi, ci in zip(x, c)], radius
+    if not all(map(math.isfinite, offset)) and all(map(math.isfinite, x + c)):
+        # x - c overflowed (1e308 - -1e308): (x - c) / 2 has the same direction.
+        offset, reach = [xi / 2 - ci / 2 for xi, ci in zip(x, c)], radius / 2
+    distance = math.hypot(*offset)
+    if distance <= reach:
         return x
-    return [ci + radius * oi / distance for ci, oi in zip(c, offset)]
+    # r * ((x - c) / |x - c|): the unit direction first, so r * (x - c) cannot under/overflow.
+    return [ci + radius * (oi / distance) for ci, oi in zip(c, offset)]
 
 
 def project_onto_hyperplane(
@@ -84,7 +92,9 @@ def project_onto_hyperplane(
     """The closest point of the hyperplane {x : a . x = b} to ``point`` (a = normal, b = offset).
 
     Remove the component of the violation along a: P(x) = x - (a . x - b) / (a . a) * a. For
-    the line x + y = 1, normal = (1, 1) and offset = 1.
+    the line x + y = 1, normal = (1, 1) and offset = 1. The normal and offset are first divided
+    by max |a_i| (the same hyperplane), so a . a neither overflows (a ~ 1e200) nor underflows
+    (a ~ 1e-200) to a wrong answer.
 
     Raises:
         ValueError: a zero normal (no hyperplane), or lengths differ.
@@ -92,10 +102,14 @@ def project_onto_hyperplane(
     x = _check_point("project_onto_hyperplane", point)
     a = _check_vector("project_onto_hyperplane", "normal", normal, len(x))
     b = _check_number("project_onto_hyperplane", "offset", offset)
-    aa = _dot(a, a)
-    if aa == 0.0:
+    scale = max(map(abs, a), default=0.0)
+    if scale == 0.0:
         raise ValueError("project_onto_hyperplane: the normal is zero, so there is no hyperplane")
-    violation = (_dot(a, x) - b) / aa
+    if not math.isfinite(scale):
+        raise ValueError(f"project_onto_hyperplane: the normal must be finite, got {normal!r}")
+    a = [ai / scale for ai in a]  # max |a_i| = 1, so 1 <= a . a <= n
+    b = b / scale
+    violation = (_dot(a, x) - b) / _dot(a, a)
     return [xi - violation * ai for xi, ai in zip(x, a)]
 
 
@@ -119,7 +133,7 @@ class Projected:
             projected values, e.g. ``lambda x: project_onto_ball(x, 1.0)``.
 
     ``zero_grad``, ``param_groups``, ``state`` and ``state_dict`` are the wrapped optimizer's, so a
-    learning-rate schedule or ``fit`` can drive it as usual.
+    learning-rate schedule (``StepLR(Projected(...), ...)``) or ``fit`` can drive it as usual.
     """
 
     def __init__(
@@ -153,17 +167,37 @@ class Projected:
         self.optimizer.load_state_dict(state_dict)
 
     def step(self, closure: Closure | None = None) -> Any:
-        """One step of the wrapped optimizer, then x <- P(x); returns the closure's loss."""
+        """One step of the wrapped optimizer, then x <- P(x); returns the closure's loss.
+
+        Raises:
+            TypeError / ValueError: ``project`` returned something other than one finite
+                number per parameter. Every value is checked before any is assigned, so the
+                parameters are then all as the wrapped step left them (none projected).
+        """
         loss = self.optimizer.step(closure)
         params = self.optimizer._params()
-        projected = list(self.project([p.data for p in params]))
-        if len(projected) != len(params):
+        result = self.project([p.data for p in params])
+        if isinstance(result, _NOT_NUMBERS) or not isinstance(result, Sequence):
+            raise TypeError(
+                f"Projected.step: project must return a sequence of {len(params)} numbers, "
+                f"got {result!r}"
+            )
+        if len(result) != len(params):
             raise ValueError(
-                f"Projected.step: project returned {len(projected)} values for "
+                f"Projected.step: project returned {len(result)} values for "
                 f"{len(params)} parameters"
             )
-        for p, value in zip(params, projected):
-            p.data = _check_number("Projected.step", "a projected value", value)
+        projected = []
+        for i, value in enumerate(result):
+            number = _check_number("Projected.step", f"projected value {i}", value)
+            if not math.isfinite(number):
+                raise ValueError(
+                    f"Projected.step: project returned {number!r} for parameter {i} (the step "
+                    f"left it at {params[i].data!r}); a projection gives finite points"
+                )
+            projected.append(number)
+        for p, value in zip(params, projected):  # all checked: assign them all
+            p.data = value
         return loss
 
     def __repr__(self) -> str:

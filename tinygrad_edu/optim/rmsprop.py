@@ -6,7 +6,14 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from tinygrad_edu.optim.optimizer import Optimizer, _check_nonnegative, _check_number, _lerp
+from tinygrad_edu.optim.optimizer import (
+    Optimizer,
+    _check_flag,
+    _check_nonnegative,
+    _check_number,
+    _lerp,
+    _SavedState,
+)
 
 
 class RMSprop(Optimizer):
@@ -52,6 +59,23 @@ class RMSprop(Optimizer):
             _check_nonnegative("RMSprop", f"{name} value", group[name])
         if not 0.0 <= _check_number("RMSprop", "alpha", group["alpha"]) <= 1.0:
             raise ValueError(f"RMSprop: invalid alpha value {group['alpha']!r} (must be in [0, 1])")
+        _check_flag("RMSprop", "centered", group["centered"])
+
+    def _check_state(
+        self, owner: str, index: int, saved: _SavedState | None, group: dict[str, Any]
+    ) -> None:
+        if saved is None:  # created at the parameter's first step
+            return
+        # v always; b and m when this group's step reads them (momentum > 0, centered).
+        required = ["step", "square_avg"]
+        required += ["momentum_buffer"] * (group["momentum"] > 0) + ["grad_avg"] * bool(
+            group["centered"]
+        )
+        saved.keys(required, ("momentum_buffer", "grad_avg"))
+        saved.count("step")
+        saved.number("square_avg", nonnegative=True)
+        saved.number("momentum_buffer")
+        saved.number("grad_avg")
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from tinygrad_edu.optim.optimizer import Optimizer, _check_nonnegative, _check_number
+from tinygrad_edu.optim.optimizer import (
+    Optimizer,
+    _check_flag,
+    _check_nonnegative,
+    _check_number,
+    _SavedState,
+)
 
 
 class SGD(Optimizer):
@@ -53,11 +59,19 @@ class SGD(Optimizer):
         _check_nonnegative("SGD", "momentum value", group["momentum"])
         _check_nonnegative("SGD", "weight_decay value", group["weight_decay"])
         _check_number("SGD", "dampening", group["dampening"])
+        _check_flag("SGD", "nesterov", group["nesterov"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 "SGD: Nesterov momentum requires a momentum and zero dampening "
                 f"(got momentum={group['momentum']!r}, dampening={group['dampening']!r})"
             )
+
+    def _check_state(
+        self, owner: str, index: int, saved: _SavedState | None, group: dict[str, Any]
+    ) -> None:
+        if saved is not None:  # b, once a step with momentum has run (None: not yet)
+            saved.keys((), ("momentum_buffer",))
+            saved.number("momentum_buffer", none=True)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
