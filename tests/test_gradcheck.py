@@ -156,7 +156,7 @@ def test_inputs_given_as_values_are_not_modified():
 # -- check_local_derivatives: blame the edge -------------------------------------------------------
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(expressions(max_inputs=3, max_ops=12))
 def test_check_local_derivatives_raises_no_false_alarm(expr):
     report = check_local_derivatives(expr(*expr.leaves()))
