@@ -334,7 +334,8 @@ def draw_graph(
         paths_from: a node of the graph: the edges of every path from it up to ``root`` are drawn
             thick and blue (``explain.paths``; their products sum to its gradient).
         highlight: edges to mark in red, as ``gradcheck.check_local_derivatives`` reports them
-            (objects with ``.node`` and ``.parent_index``) or ``(node, parent_index)`` pairs.
+            (objects with ``.node`` and ``.parent_index``) or ``(node, parent_index)`` pairs,
+            labelled "wrong: ...".
             ``edge_labels="formula"``, ``paths_from`` and ``highlight`` need ``collapse=None``.
 
     Returns:
@@ -571,7 +572,7 @@ def _draw_edges(
                 attrs.update(color=PATH_COLOR, fontcolor=PATH_COLOR, penwidth="2.5", style="solid")
             if marks is not None and (v, i) in marks.wrong:
                 attrs.update(color=CURRENT_COLOR, fontcolor=CURRENT_COLOR, penwidth="3")
-                attrs[label_key] = f"\u2717 {attrs.get(label_key, fmt(local))}"
+                attrs[label_key] = f"wrong: {attrs.get(label_key, fmt(local))}"
             g.edge(f"n{pos[p]}", target, **attrs)
 
 
