@@ -67,3 +67,9 @@ def test_explaining_options_refuse_bad_input(kwargs: dict, error: type, message:
     loss = mse_loss(MLP(1, [2, 1], seed=0)([0.5]), [0.1])
     with pytest.raises(error, match=re.escape(message)):
         viz.draw_graph(loss, **kwargs)
+
+
+def test_viz_nudge_is_explains() -> None:
+    x = Value(1.2, label="x")
+    n = viz.nudge((x**2).sin(), x, 0.01)
+    assert viz.nudge is explain.nudge and abs(n.actual - n.predicted_second_order) < 1e-5

@@ -39,6 +39,7 @@ everything is importable from ``tinygrad_edu.viz`` as before.
 
 from __future__ import annotations
 
+from tinygrad_edu.explain import Nudge, nudge, paths  # noqa: F401  (viz.nudge, as the course says)
 from tinygrad_edu.viz._common import (  # noqa: F401
     _INSTALL_HELP,
     _OP_SYMBOLS,
@@ -146,6 +147,9 @@ __all__ = [
     "gradients_after",
     "node_kind",
     "print_backprop",
+    "Nudge",
+    "nudge",
+    "paths",
     "Question",
     "check_answer",
     "quiz",
