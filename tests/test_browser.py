@@ -347,3 +347,20 @@ def test_quiz_page_checks_answers_gives_hints_and_fills_in(page: Any, tmp_path: 
     assert {k: v for k, v in state["grads"].items() if k in want} == want
     _screenshot(page, "quiz_done")
     assert page.external_requests == []
+
+
+def test_nudge_page_moves_over_h(page: Any, tmp_path: Path) -> None:
+    x = Value(1.2, label="x")
+    s = (x**2).sin()
+    s.label = "s"
+    path = viz.export_html(s, tmp_path / "nudge.html", nudge=x)
+    page.goto(path.as_uri())
+    stepper = page.locator(".tge-stepper")
+    for k, h in enumerate(viz.DEFAULT_NUDGES):
+        stepper.locator("input[type=range]").fill(str(k))
+        state = stepper.evaluate(_STATE)
+        n = viz.nudge(s, x, h)
+        assert state["caption"].startswith(f"x + h with h = {viz.format_number(h)}:")
+        assert viz.format_number(n.actual) in state["caption"]
+    _screenshot(page, "nudge")
+    assert page.external_requests == []

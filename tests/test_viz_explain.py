@@ -73,3 +73,31 @@ def test_viz_nudge_is_explains() -> None:
     x = Value(1.2, label="x")
     n = viz.nudge((x**2).sin(), x, 0.01)
     assert viz.nudge is explain.nudge and abs(n.actual - n.predicted_second_order) < 1e-5
+
+
+def test_nudge_frames_hold_the_three_numbers_for_every_h(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    x = Value(1.2, label="x")
+    s = (x**2).sin()
+    s.label = "s"
+    frames = viz.nudge_frames(s, x, hs=(-0.1, 0.01, 0.5))
+    assert [f.data["h"] for f in frames] == [-0.1, 0.01, 0.5]
+    for frame in frames:
+        n = explain.nudge(s, x, frame.data["h"])
+        assert frame.data["actual"] == n.actual and frame.data["predicted"] == n.predicted
+        assert viz.format_number(n.predicted_second_order) in frame.caption
+        assert frame.svg.count("<rect") == 3
+    html = viz.export_html(s, tmp_path / "n.html", nudge=x).read_text(encoding="utf-8")
+    assert html.count('class="tge-frame"') == len(viz.DEFAULT_NUDGES)
+    with pytest.raises(ValueError, match="at least one step h"):
+        viz.nudge_frames(s, x, hs=())
+
+
+def test_nudge_slider_saves_the_precomputed_page() -> None:
+    pytest.importorskip("ipywidgets")
+    x = Value(0.5, label="x")
+    y = x.exp()
+    box = viz.nudge_slider(y, x, hs=(0.1, 1.0))
+    bundle = box._repr_mimebundle_()
+    assert bundle["text/html"].count('class="tge-frame"') == 2
+    box.children[0].value = 1
+    assert "h = 1:" in box.children[1].value

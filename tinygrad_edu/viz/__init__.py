@@ -84,6 +84,7 @@ from tinygrad_edu.viz.drawing import (  # noqa: F401
     draw_graph,
     drawn_steps,
 )
+from tinygrad_edu.viz.nudging import DEFAULT_NUDGES, nudge_frames, nudge_slider  # noqa: F401
 from tinygrad_edu.viz.quiz import (  # noqa: F401
     Question,
     check_answer,
@@ -149,6 +150,9 @@ __all__ = [
     "print_backprop",
     "Nudge",
     "nudge",
+    "DEFAULT_NUDGES",
+    "nudge_frames",
+    "nudge_slider",
     "paths",
     "Question",
     "check_answer",

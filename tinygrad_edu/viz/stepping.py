@@ -116,6 +116,7 @@ def export_html(
     grad: float = 1.0,
     title: str | None = None,
     quiz: bool = False,
+    nudge: Value | None = None,
     **draw_kwargs: Any,
 ) -> Path:
     """Write the backward pass of ``root`` as one self-contained HTML page; return its path.
@@ -130,12 +131,21 @@ def export_html(
     gradient in the order the backward pass finds them, an answer box per node
     (``<input data-node=name>``, class ``correct`` once answered right), a hint after a wrong
     answer, the drawing filling in as the answers come.
+
+    With ``nudge=leaf`` the page is a slider over the nudge h of that leaf instead
+    (``viz.nudge_slider``, precomputed at ``viz.DEFAULT_NUDGES``): the predicted change g h, the
+    second-order prediction and the actual change of root, side by side.
     """
     from tinygrad_edu.page import write_page
 
     if not isinstance(root, Value):
         raise TypeError(f"export_html: root must be a Value, got {type(root).__name__}")
     name = root.label or "L"
+    if nudge is not None:
+        from tinygrad_edu.viz.nudging import nudge_frames
+
+        heading = title or f"Nudge {nudge.label or 'x'}: the gradient's prediction of {name}"
+        return write_page(nudge_frames(root, nudge), path, heading)
     if quiz:
         from tinygrad_edu.viz.quiz import quiz_frames
 
