@@ -101,3 +101,13 @@ def test_nudge_slider_saves_the_precomputed_page() -> None:
     assert bundle["text/html"].count('class="tge-frame"') == 2
     box.children[0].value = 1
     assert "h = 1:" in box.children[1].value
+
+
+def test_explain_backward_can_show_each_products_formula() -> None:
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    e = a * b
+    e.label = "e"
+    text = viz.explain_backward(e, formulas=True)
+    assert "de/da += (∂e/∂a = b = -3) x 1 = -3 (total -3)" in text
+    assert text.endswith("Gradients of the leaves: de/da = -3, de/db = 2")
+    assert "∂" not in viz.explain_backward(e)

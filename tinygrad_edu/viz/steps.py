@@ -197,7 +197,7 @@ def _check_step(k: int, n_steps: int) -> int:
     return k
 
 
-def explain_backward(root: Value, grad: float = 1.0) -> str:
+def explain_backward(root: Value, grad: float = 1.0, formulas: bool = False) -> str:
     """A text walkthrough of the backward pass: every step's chain-rule products, then the results.
 
     Example for ``L = a * b`` with a = 2, b = -3::
@@ -207,6 +207,9 @@ def explain_backward(root: Value, grad: float = 1.0) -> str:
           dL/da += -3 x 1 = -3 (total -3)
           dL/db += 2 x 1 = 2 (total 2)
         Gradients of the leaves: dL/da = -3, dL/db = 2
+
+    With ``formulas=True`` each product also says its local derivative's formula, read off the
+    op's rule (``explain.backprop_text``): ``dL/da += (∂L/∂a = b = -3) x 1 = -3 (total -3)``.
     """
     steps = backprop_steps(root, grad)
     order = topological_order(root)
@@ -217,7 +220,12 @@ def explain_backward(root: Value, grad: float = 1.0) -> str:
         f"Backward pass of {out}, seeded with d{out}/d{out} = {format_number(grad)}: "
         f"{len(steps)} {plural}, in reverse topological order."
     ]
-    lines += [str(s) for s in steps]
+    if formulas:
+        from tinygrad_edu.explain import backprop_text
+
+        lines.append(backprop_text(root, grad))
+    else:
+        lines += [str(s) for s in steps]
     totals = _totals_after(root, steps, len(steps), grad)[0]
     leaves = [v for v in order if not v.parents and node_kind(v) != "constant"]
     results = ", ".join(f"d{out}/d{names[v]} = {format_number(totals.get(v, 0.0))}" for v in leaves)
@@ -225,6 +233,6 @@ def explain_backward(root: Value, grad: float = 1.0) -> str:
     return "\n".join(lines)
 
 
-def print_backprop(root: Value, grad: float = 1.0) -> None:
-    """Print ``explain_backward(root, grad)``."""
-    print(explain_backward(root, grad))
+def print_backprop(root: Value, grad: float = 1.0, formulas: bool = False) -> None:
+    """Print ``explain_backward(root, grad, formulas)``."""
+    print(explain_backward(root, grad, formulas))
