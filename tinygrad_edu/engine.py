@@ -38,6 +38,8 @@ from tinygrad_edu.modes import (
     _ANOMALY,
     _MODE,
     _RECORD,
+    _TRACE,
+    _TRACER,
     AnomalyError,
     _creation_site,
     detect_anomaly,
@@ -158,13 +160,16 @@ def _node(
                 out.local_grads = local_grads  # type: ignore[assignment]
                 out.requires_grad = True
                 break
-    if mode & _ANOMALY:
-        origin = _ORIGINS[out] = _creation_site()
-        if parents and not math.isfinite(data):  # a constant leaf (no parents) produced nothing
-            raise AnomalyError(
-                f"{op}: forward produced {data!r} from inputs "
-                f"{[p.data for p in parents]} at {origin}"
-            )
+    if mode > _RECORD:  # detect_anomaly or a compiler's trace: one test on the common path
+        if mode & _TRACE:
+            _TRACER.get()(out, parents, local_grads)
+        if mode & _ANOMALY:
+            origin = _ORIGINS[out] = _creation_site()
+            if parents and not math.isfinite(data):  # a constant leaf (no parents) made nothing
+                raise AnomalyError(
+                    f"{op}: forward produced {data!r} from inputs "
+                    f"{[p.data for p in parents]} at {origin}"
+                )
     return out
 
 

@@ -1,0 +1,318 @@
+"""Tracing: run ``fn`` once on stand-in Values and keep the graph it builds as a plain ``Graph``.
+
+Every number of the inputs becomes an *input leaf* (data, read again at every call, never a
+constant); each parameter is a *parameter leaf*; every other leaf is a constant of the trace. While
+``fn`` runs, the engine hands each new node to the tracer (the mode bit ``_TRACE``), which
+
+* records the parents of nodes that depend on inputs only (the eager engine drops them, since no
+  gradient flows there; a replay must recompute them from the new inputs), and
+* turns every node into a ``_TracedValue``: reading the data of a Value that depends on the
+  parameters outside an op (``if v``, ``float(v)``, ``v.data``, ``v > 0``) raises ``TraceError``
+  naming the line, since a replay would repeat the decision or number of this one trace.
+
+The ``Graph`` keeps indices and numbers only, in ``topological_order``: the backends never see a
+Value, and the order is the one in which ``backward()`` would visit the same graph.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinygrad_edu import engine, ops
+from tinygrad_edu.engine import Parameter, Value, topological_order
+from tinygrad_edu.modes import _MODE, _RECORD, _TRACE, _TRACER
+
+__all__ = ["Graph", "TraceError", "flatten", "trace"]
+
+LEAF, PARAM, INPUT, CONST = "", "param", "input", "const"
+
+
+class TraceError(RuntimeError):
+    """``fn`` did something while traced that a replay could not repeat; the message says what."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Inputs: nested lists of numbers, flattened; the nesting is the shape a compiled step is for
+# ----------------------------------------------------------------------------------------------
+
+
+def flatten(inputs: Sequence[Any]) -> tuple[tuple[int, ...], list[float]]:
+    """(shape key, numbers) of ``inputs``: every number in order, and the nesting as a key.
+
+    The key lists each list's length and -1 for each number, depth first, so two inputs share a
+    key exactly when they have the same nesting (a prefix code: ``[1, [2]]`` and ``[[1], 2]``
+    differ). NumPy arrays count as their ``tolist()``.
+    """
+    key: list[int] = [len(inputs)]
+    numbers_: list[float] = []
+    stack: list[tuple[Any, str]] = [(x, f"input {i}") for i, x in reversed(list(enumerate(inputs)))]
+    while stack:
+        item, where = stack.pop()
+        if type(item) is float:
+            key.append(-1)
+            numbers_.append(item)
+        elif isinstance(item, (list, tuple)):
+            key.append(len(item))
+            stack.extend((x, f"{where}[{i}]") for i, x in reversed(list(enumerate(item))))
+        elif isinstance(item, numbers.Real) and not isinstance(item, Value):
+            key.append(-1)
+            numbers_.append(float(item))
+        elif hasattr(item, "tolist") and hasattr(item, "shape"):  # a NumPy array
+            stack.append((item.tolist(), where))
+        else:
+            raise TypeError(
+                f"compile: {where} is {type(item).__name__} {item!r:.60}; a compiled step takes "
+                f"numbers and lists (nested lists) of numbers as its inputs"
+            )
+    return tuple(key), numbers_
+
+
+def _rebuild(key: tuple[int, ...], leaves: list[Value]) -> list[Any]:
+    """The inputs again, with ``leaves`` in place of the numbers (the inverse of ``flatten``)."""
+    lengths = iter(key)
+    values = iter(leaves)
+
+    def build() -> Any:
+        n = next(lengths)
+        if n == -1:
+            return next(values)
+        return [build() for _ in range(n)]
+
+    n_inputs = next(lengths)
+    return [build() for _ in range(n_inputs)]
+
+
+# ----------------------------------------------------------------------------------------------
+# The traced Values: their data is off limits to code outside the engine, if they need a gradient
+# ----------------------------------------------------------------------------------------------
+
+_DATA = Value.__dict__["data"]  # the slot that holds a Value's number
+_ENGINE_FILES = {os.path.abspath(f) for f in (engine.__file__, ops.__file__)}
+
+_INSTEAD = {
+    "branch": (
+        "a Python branch on it would take this trace's branch at every call; write the choice as "
+        "a piecewise op (v.relu(), abs(v), v.leaky_relu(), or a custom op with a where() rule)"
+    ),
+    "number": (
+        "the replay would reuse this trace's number; keep computing with the Value itself (ops "
+        "keep it in the graph), or for a constant shift such as max(z.data) in log-sum-exp use "
+        "losses.logsumexp"
+    ),
+}
+
+
+def _site(depth: int) -> str:
+    frame = sys._getframe(depth + 1)
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _refuse(v: Value, access: str, kind: str, depth: int = 1) -> TraceError:
+    name = f" ({v.label})" if v.label else ""
+    return TraceError(
+        f"compile: {_site(depth + 1)} reads the data of a Value{name} that depends on the "
+        f"parameters ({access}) while fn is traced; {_INSTEAD[kind]}"
+    )
+
+
+class _TracedValue(Value):
+    """A node of a traced graph: if it depends on the parameters, only the engine reads its data."""
+
+    __slots__ = ()
+
+    @property  # type: ignore[override]
+    def data(self) -> float:
+        if self.requires_grad and (
+            os.path.abspath(sys._getframe(1).f_code.co_filename) not in _ENGINE_FILES
+        ):
+            raise _refuse(self, "v.data", "number")
+        return _DATA.__get__(self)  # type: ignore[no-any-return]
+
+    @data.setter
+    def data(self, value: float) -> None:
+        _DATA.__set__(self, value)
+
+    def _number(self, access: str, kind: str) -> float:
+        if self.requires_grad:
+            raise _refuse(self, access, kind, depth=2)
+        return _DATA.__get__(self)  # type: ignore[no-any-return]
+
+    def __float__(self) -> float:
+        return self._number("float(v)", "number")
+
+    def item(self) -> float:
+        return self._number("v.item()", "number")
+
+    def __bool__(self) -> bool:
+        return self._number("bool(v), as in `if v:`", "branch") != 0.0
+
+    def __lt__(self, other: Any) -> bool:
+        return self._number("v < ...", "branch") < float(other)
+
+    def __le__(self, other: Any) -> bool:
+        return self._number("v <= ...", "branch") <= float(other)
+
+    def __gt__(self, other: Any) -> bool:
+        return self._number("v > ...", "branch") > float(other)
+
+    def __ge__(self, other: Any) -> bool:
+        return self._number("v >= ...", "branch") >= float(other)
+
+    def __pow__(self, other: Any) -> Value:
+        if isinstance(other, _TracedValue) and not other.requires_grad and other.live:
+            raise TraceError(
+                f"compile: {_site(1)} raises a Value to the power of an input while fn is traced; "
+                f"the engine takes a constant exponent as a number, so the replay would keep "
+                f"this trace's exponent; write x ** y as (y * x.log()).exp() for x > 0"
+            )
+        return Value.__pow__(self, other)
+
+    @property
+    def live(self) -> bool:
+        """Whether this node is recomputed by a replay (it has parents, or is an input)."""
+        return bool(self.parents)
+
+
+class _TracedParameter(_TracedValue, Parameter):
+    __slots__ = ()
+
+
+class _TracedInput(_TracedValue):
+    """An input leaf: data, read again at every call."""
+
+    __slots__ = ()
+
+    @property
+    def live(self) -> bool:
+        return True
+
+
+# ----------------------------------------------------------------------------------------------
+# The graph
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Graph:
+    """One traced step, as columns indexed by node (nodes in topological order, root last).
+
+    Attributes:
+        ops: each node's op ('' for a leaf).
+        parents: each node's parent indices.
+        args: each node's constant argument (or None).
+        kinds: for leaves PARAM, INPUT or CONST; '' for the rest.
+        slots: for a PARAM its index into ``params``, for an INPUT into the flat inputs.
+        constants: for a CONST its number.
+        needs_grad: whether a gradient flows into the node (it depends on a parameter, or is one):
+            the nodes ``backward()`` would give a gradient.
+        labels: each node's label (or None).
+    """
+
+    ops: list[str] = field(default_factory=list)
+    parents: list[tuple[int, ...]] = field(default_factory=list)
+    args: list[float | None] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    slots: list[int] = field(default_factory=list)
+    constants: list[float] = field(default_factory=list)
+    needs_grad: list[bool] = field(default_factory=list)
+    labels: list[str | None] = field(default_factory=list)
+    n_inputs: int = 0
+    n_params: int = 0
+
+    @property
+    def root(self) -> int:
+        return len(self.ops) - 1
+
+    @property
+    def edges(self) -> int:
+        return sum(map(len, self.parents))
+
+
+class _Tracer:
+    """Receives each new node from the engine while ``fn`` runs."""
+
+    def __init__(self, live_leaves: set[int]) -> None:
+        self.live = live_leaves  # ids of the parameter and input leaves
+
+    def __call__(self, out: Value, parents: tuple[Value, ...], local: Sequence[float]) -> None:
+        out.__class__ = _TracedValue
+        if not out.parents and _MODE.get() & _RECORD:
+            # No gradient flows here, so the engine kept no parents; keep them if the node depends
+            # on the inputs (a replay recomputes it), and fold it into a constant if not.
+            live = self.live
+            for parent in parents:
+                if parent.parents or id(parent) in live:
+                    out.parents = parents
+                    out.local_grads = tuple(local)
+                    break
+
+
+def trace(fn: Callable[..., Any], params: Sequence[Value], key: tuple[int, ...], flat: list[float]):
+    """Run ``fn`` on input leaves holding ``flat`` (nested as ``key``); return its ``Graph``."""
+    leaves = [Value(x, requires_grad=False) for x in flat]
+    for leaf in leaves:
+        leaf.__class__ = _TracedInput
+    inputs = _rebuild(key, leaves)
+    classes = [p.__class__ for p in params]
+    live = {id(v) for v in leaves} | {id(p) for p in params}
+    mode_token = _MODE.set(_MODE.get() | _TRACE)
+    tracer_token = _TRACER.set(_Tracer(live))
+    try:
+        for p in params:
+            p.__class__ = _TracedParameter if isinstance(p, Parameter) else _TracedValue
+        root = fn(*inputs)
+        if not isinstance(root, Value):
+            raise TypeError(
+                f"compile: fn must return the loss as one scalar Value, got {type(root).__name__}"
+                + (" (a list: sum it, or pick one)" if isinstance(root, (list, tuple)) else "")
+            )
+        return _graph(root, params, leaves)
+    finally:
+        _TRACER.reset(tracer_token)
+        _MODE.reset(mode_token)
+        for p, cls in zip(params, classes):
+            p.__class__ = cls
+
+
+def _graph(root: Value, params: Sequence[Value], leaves: list[Value]) -> Graph:
+    """The columns of ``Graph`` from the traced Values."""
+    order = topological_order(root)
+    index = {id(node): i for i, node in enumerate(order)}
+    param_slot = {id(p): i for i, p in enumerate(params)}
+    input_slot = {id(v): i for i, v in enumerate(leaves)}
+    graph = Graph(n_inputs=len(leaves), n_params=len(params))
+    for node in order:
+        data = _DATA.__get__(node)
+        kind, slot = LEAF, -1
+        if id(node) in param_slot:
+            kind, slot = PARAM, param_slot[id(node)]
+        elif id(node) in input_slot:
+            kind, slot = INPUT, input_slot[id(node)]
+        elif not node.parents:
+            if node.requires_grad and node.op == "":
+                raise TraceError(
+                    f"compile: fn uses {node!r}, a Value that needs a gradient but is not in "
+                    f"params; pass it in params (e.g. model.parameters()), or make it a constant "
+                    f"with requires_grad=False"
+                )
+            kind = CONST
+        elif node.op not in ops.OPS:
+            raise TraceError(
+                f"compile: the custom op {node.op!r} cannot be replayed (its forward is not "
+                f"recorded, only its value); write it from built-in ops"
+            )
+        graph.ops.append(node.op if kind == LEAF else "")
+        graph.parents.append(tuple(index[id(p)] for p in node.parents) if kind == LEAF else ())
+        graph.args.append(node.arg)
+        graph.kinds.append(kind)
+        graph.slots.append(slot)
+        graph.constants.append(data if kind == CONST else math.nan)
+        graph.needs_grad.append(node.requires_grad or kind == PARAM)
+        graph.labels.append(node.label)
+    return graph
