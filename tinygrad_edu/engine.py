@@ -540,6 +540,35 @@ def _dot(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | None) 
     return _node(total, "dot", (*weights, *inputs, bias), d_dot(total, w_data, x_data, b))
 
 
+def huber(d: Value, delta: float) -> Value:
+    """Huber's function of a residual d, one node: d^2 / 2 for |d| <= delta, else
+    delta (|d| - delta / 2); derivative d, else delta sign(d) (``ops.d_huber``).
+
+    One piecewise op, like relu, rather than a Python ``if`` choosing between two graphs: the
+    choice is made again from the data whenever the op runs (a compiled step too).
+    """
+    x = d.data
+    out = _ops._huber(x, delta)
+    return _node(out, "huber", (d,), _ops.d_huber(out, x, delta), arg=delta)
+
+
+def max_shift(values: Sequence[Value]) -> Value:
+    """max_i v_i as a node through which no gradient flows: log-sum-exp's shift m.
+
+    ``m + log sum_i exp(v_i - m)`` is the same for every m, so m's derivative is taken as 0; as a
+    node (rather than ``max(v.data ...)``) it is recomputed whenever the graph is replayed.
+    """
+    data = [v.data for v in values]
+    out = max(data)
+    return _node(out, "max_shift", tuple(values), _ops.d_max_shift(out, *data))
+
+
+def eq(x: Value, k: float) -> Value:
+    """1.0 if x == k else 0.0, with derivative 0: entry k of a one-hot label."""
+    out = _ops._eq(x.data, k)
+    return _node(out, "==", (x,), _ops.d_eq(out, x.data, k), arg=k)
+
+
 def custom_op(
     op: str,
     data: float,

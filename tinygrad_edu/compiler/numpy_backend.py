@@ -87,6 +87,11 @@ FORWARD: dict[str, Callable[[np.ndarray, Any], np.ndarray]] = {
     "softplus": lambda a, arg: np.maximum(a[:, 0], 0.0) + np.log1p(np.exp(-np.abs(a[:, 0]))),
     "sum": lambda a, arg: a.sum(axis=1),
     "dot": _dot,
+    "huber": lambda a, arg: np.where(
+        np.abs(a[:, 0]) <= arg, 0.5 * a[:, 0] ** 2, arg * (np.abs(a[:, 0]) - 0.5 * arg)
+    ),
+    "max_shift": lambda a, arg: a.max(axis=1),
+    "==": lambda a, arg: np.where(a[:, 0] == arg, 1.0, 0.0),
 }
 
 

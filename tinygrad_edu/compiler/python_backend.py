@@ -77,6 +77,9 @@ class Sym:
     def __pos__(self) -> Sym:
         return self
 
+    def __abs__(self) -> Sym:
+        return _call("abs", self)
+
     def __lt__(self, other: Any) -> Sym:
         return self._binary("<", _COMPARE, self, other)
 
