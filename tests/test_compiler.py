@@ -286,3 +286,25 @@ def test_the_python_backend_refuses_a_huge_graph(monkeypatch):
         step([1.0] * 20)
     numpy_step = tinygrad_edu.compile(lambda xs: Value.sum([w * x for x in xs]), [w], "numpy")
     assert numpy_step([1.0] * 20) == 20.0
+
+
+def test_the_source_of_a_small_regressor_reads_as_the_chain_rule():
+    """Section 3: names from labels and arguments, one line per product with its op, folded."""
+    model = nn.MLP(1, [2, 1], seed=0)
+
+    def loss(x, t):
+        return nn.mse_loss([model(x)], [t])
+
+    step = tinygrad_edu.compile(loss, model.parameters())
+    assert step(0.5, 1.0) == loss(0.5, 1.0).data
+    lines = [line.strip() for line in step.source.splitlines()]
+    assert "(x, t) = X" in lines
+    assert "(L0_N0_w0, L0_N0_b, L0_N1_w0, L0_N1_b, L1_N0_w0, L1_N0_w1, L1_N0_b) = P" in lines
+    assert "relu1 = 0.0 if dot1 <= 0.0 else dot1  # relu" in lines
+    assert "e = dot3 - t  # -" in lines
+    # d loss / d e = 2 e: the mean over one sample and the sum fold into the constant 1
+    assert "d_e = 2.0 * e  # **: d x^n/dx = n x^(n-1)" in lines
+    assert any(line.startswith("d_L1_N0_w0 = relu1 * d_dot3  # dot") for line in lines)
+    assert "d_dot1 = (0.0 if dot1 <= 0.0 else 1.0) * d_relu1" in " ".join(lines)
+    assert "d_L0_N0_w0 = x * d_dot1" in " ".join(lines)
+    assert len(lines) < 40

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tinygrad_edu.compiler.trace import Graph, TraceError, flatten, trace
+from tinygrad_edu.compiler.tracing import Graph, TraceError, flatten, trace
 from tinygrad_edu.engine import Value
 
 __all__ = ["BACKENDS", "CompiledStep", "MAX_PYTHON_EDGES", "TraceError", "compile"]

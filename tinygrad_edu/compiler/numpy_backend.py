@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import ops
-from tinygrad_edu.compiler.trace import CONST, INPUT, PARAM, Graph
+from tinygrad_edu.compiler.tracing import CONST, INPUT, PARAM, Graph
 
 __all__ = ["NumpyStep"]
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tinygrad_edu import ops
-from tinygrad_edu.compiler.trace import CONST, INPUT, PARAM, Graph
+from tinygrad_edu.compiler.tracing import CONST, INPUT, PARAM, Graph
 
 __all__ = ["Sym", "generate", "build"]
 
@@ -254,16 +254,30 @@ def _identifier(text: str) -> str:
 
 
 def _names(graph: Graph) -> list[str]:
-    """A variable name per node: a parameter's label (``L0.N0.w0`` as ``L0_N0_w0``), else v<i>."""
+    """A variable name per node: its label where it has one (the parameter ``L0.N0.w0`` is
+    ``L0_N0_w0``, the loss's ``e²`` is ``e2``), else its op and a count (``dot3``, ``relu3``)."""
     names: list[str] = []
-    used: set[str] = set(NAMESPACE) | {"P", "X", "step"}
-    for i, (kind, label) in enumerate(zip(graph.kinds, graph.labels)):
-        name = _identifier(label) if (label and kind in (PARAM, INPUT)) else f"v{i}"
-        while name in used:
-            name = f"{name}_{i}"
+    used: set[str] = set(NAMESPACE) | {"P", "X", "step", "_"}
+    counts: dict[str, int] = {}
+    for i, (op, label) in enumerate(zip(graph.ops, graph.labels)):
+        if i == graph.root and not label:
+            name = "loss"
+        elif label:
+            name = _identifier(label.translate(_SUPERSCRIPTS))
+        else:
+            prefix = op if op.isidentifier() else "v"
+            counts[prefix] = counts.get(prefix, 0) + 1
+            name = f"{prefix}{counts[prefix]}"
+        base, k = name, 1
+        while name in used or f"d_{name}" in used:
+            k += 1
+            name = f"{base}_{k}"
         used.add(name)
         names.append(name)
     return names
+
+
+_SUPERSCRIPTS = str.maketrans("²³", "23")
 
 
 def generate(graph: Graph, comments: bool) -> tuple[str, list[int]]:
@@ -298,20 +312,26 @@ def generate(graph: Graph, comments: bool) -> tuple[str, list[int]]:
 def _unpack(graph: Graph, names: list[str], nodes: list[int], size: int) -> str:
     """The target of unpacking P or X: each node's name at its slot, ``_`` for unused slots."""
     by_slot = {graph.slots[i]: names[i] for i in nodes}
-    return f"({''.join(by_slot.get(k, '_') + ', ' for k in range(size))})"
+    targets = [by_slot.get(k, "_") for k in range(size)]
+    return f"({targets[0]},)" if size == 1 else f"({', '.join(targets)})" if size else "()"
 
 
 def _backward_lines(
     graph: Graph, names: list[str], symbols: list[Any], lines: list[str], comments: bool
 ) -> set[int]:
-    """Append one line per chain-rule product; return the nodes that received a gradient."""
+    """Append one line per chain-rule product; return the nodes that received a gradient.
+
+    A gradient that is one constant (d loss/d loss = 1, then 1/n through a mean) is carried on as
+    that number, so the products below it are folded where that is exact.
+    """
     started: set[int] = set()
+    constant: dict[int, float] = {graph.root: 1.0}  # gradients known to be a single number
     root = graph.root
     for i in range(root, -1, -1):
         op, parents = graph.ops[i], graph.parents[i]
         if not (op and graph.needs_grad[i]) or (i != root and i not in started):
             continue
-        upstream: Any = 1.0 if i == root else Sym(f"d_{names[i]}")
+        upstream: Any = constant.get(i, Sym(f"d_{names[i]}"))
         _, rule, _, has_arg = ops.OPS[op]
         inputs = ops.rule_args(op, [symbols[j] for j in parents])
         out = symbols[i]
@@ -324,9 +344,12 @@ def _backward_lines(
             text = _text(product, 0, False)
             if j in started:
                 lines.append(f"    d_{names[j]} += {text}{comment}")
+                constant.pop(j, None)
             else:
                 lines.append(f"    d_{names[j]} = {text}{comment}")
                 started.add(j)
+                if type(product) is float and not graph.kinds[j]:
+                    constant[j] = product
             comment = ""
     return started
 

@@ -16,6 +16,7 @@ Value, and the order is the one in which ``backward()`` would visit the same gra
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import os
@@ -73,19 +74,35 @@ def flatten(inputs: Sequence[Any]) -> tuple[tuple[int, ...], list[float]]:
     return tuple(key), numbers_
 
 
-def _rebuild(key: tuple[int, ...], leaves: list[Value]) -> list[Any]:
-    """The inputs again, with ``leaves`` in place of the numbers (the inverse of ``flatten``)."""
+def _rebuild(key: tuple[int, ...], leaves: list[Value], names: list[str]) -> list[Any]:
+    """The inputs again, with ``leaves`` in place of the numbers (the inverse of ``flatten``).
+
+    Each leaf is labelled by where it sits: ``x`` for the argument x, ``X_3_1`` for X[3][1].
+    """
     lengths = iter(key)
     values = iter(leaves)
 
-    def build() -> Any:
+    def build(path: str) -> Any:
         n = next(lengths)
         if n == -1:
-            return next(values)
-        return [build() for _ in range(n)]
+            leaf = next(values)
+            leaf.label = path
+            return leaf
+        return [build(f"{path}_{i}") for i in range(n)]
 
-    n_inputs = next(lengths)
-    return [build() for _ in range(n_inputs)]
+    return [build(name) for name in names[: next(lengths)]]
+
+
+def _argument_names(fn: Callable[..., Any], n: int) -> list[str]:
+    """The names of fn's first n positional parameters where it has them, else x0, x1, ..."""
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        parameters = []
+    names = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(names) < n:
+        return [f"x{i}" for i in range(n)]
+    return names[:n]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -258,7 +275,7 @@ def trace(fn: Callable[..., Any], params: Sequence[Value], key: tuple[int, ...],
     leaves = [Value(x, requires_grad=False) for x in flat]
     for leaf in leaves:
         leaf.__class__ = _TracedInput
-    inputs = _rebuild(key, leaves)
+    inputs = _rebuild(key, leaves, _argument_names(fn, key[0]))
     classes = [p.__class__ for p in params]
     live = {id(v) for v in leaves} | {id(p) for p in params}
     mode_token = _MODE.set(_MODE.get() | _TRACE)
