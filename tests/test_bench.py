@@ -157,3 +157,17 @@ def test_cli_bench_rejects_a_bad_workload(capsys: pytest.CaptureFixture[str]) ->
         main(["bench", "--only", "speed"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'speed'" in capsys.readouterr().err
+
+
+def test_compiled_workload_reports_backends_against_eager_and_the_floor() -> None:
+    compiled = bench.run(bench.QUICK, ["compiled"])["compiled"]
+    losses = compiled["first_loss"]
+    assert losses["python"] == losses["eager"]  # bit for bit
+    assert abs(losses["numpy"] - losses["eager"]) < 1e-12
+    assert compiled["python_grads_equal"] is True
+    assert compiled["numpy_max_grad_diff"] < 1e-12
+    for backend in ("python", "numpy"):
+        assert compiled[f"{backend}_compile_s"] > 0
+        assert compiled[f"{backend}_ratio_floor"] == compiled[f"{backend}_s"] / compiled["floor_s"]
+    text = bench.format_report(bench.run(bench.QUICK, ["compiled"]))
+    assert "moons step compiled" in text and "pays back after" in text

@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print the numbers as JSON instead")
     bench.add_argument(
         "--only",
-        choices=("moons", "chain", "memory"),
+        choices=("moons", "chain", "memory", "compiled"),
         action="append",
         help="run only this workload (repeat the flag for several; default: all)",
     )

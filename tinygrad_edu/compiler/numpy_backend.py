@@ -125,10 +125,11 @@ class NumpyStep:
         self.input_slots = np.array([graph.slots[i] for i in self.input_nodes], dtype=np.intp)
         self.initial = np.array([c if k == CONST else 0.0 for c, k in zip(graph.constants, kinds)])
         self.groups = _groups(graph)
-        self.backward_groups = [g for g in reversed(self.groups) if g.needs_grad]
         needs = np.array(graph.needs_grad, dtype=bool)
-        for g in self.backward_groups:
-            flat = g.parents.ravel()
+        for g in self.groups:
+            if not g.needs_grad:
+                continue
+            flat = g.parents.T.ravel()  # the products are laid out (input position, node)
             g.edges = np.flatnonzero(needs[flat])
             g.targets = flat[g.edges]
         self.nbytes = sum(
@@ -140,29 +141,35 @@ class NumpyStep:
         values[self.param_nodes] = np.asarray(params)[self.param_index]
         if len(self.input_nodes):
             values[self.input_nodes] = np.asarray(inputs)[self.input_slots]
+        gathered = []  # each group's parent values, for its backward
         with np.errstate(all="ignore"):  # IEEE inf and nan, as the rules on floats give
             for g in self.groups:
-                values[g.nodes] = FORWARD[g.op](values[g.parents], g.arg)
+                a = values[g.parents]
+                gathered.append(a)
+                values[g.nodes] = FORWARD[g.op](a, g.arg)
             grads = np.zeros(self.size)
             grads[self.root] = 1.0
-            for g in self.backward_groups:
-                _backward_group(g, values, grads)
+            for g, a in zip(reversed(self.groups), reversed(gathered)):
+                if g.needs_grad:
+                    _backward_group(g, a, values, grads)
         return float(values[self.root]), grads[self.param_nodes].tolist()
 
 
-def _backward_group(g: _Group, values: np.ndarray, grads: np.ndarray) -> None:
+def _backward_group(g: _Group, a: np.ndarray, values: np.ndarray, grads: np.ndarray) -> None:
     """Scatter-add one group's chain-rule products ``local * upstream`` into its parents."""
     _, rule, _, has_arg = ops.OPS[g.op]
-    a = values[g.parents]
-    columns = [a[:, j] for j in range(a.shape[1])]
+    inputs = ops.rule_args(g.op, list(a.T))  # one column per input position
     out = values[g.nodes]
-    inputs = ops.rule_args(g.op, columns)
     local = rule(out, *inputs, g.arg) if has_arg else rule(out, *inputs)
-    products = np.empty(a.shape)
-    upstream = grads[g.nodes]
-    for j, d in enumerate(local):
-        products[:, j] = d * upstream
-    np.add.at(grads, g.targets, products.ravel()[g.edges])
+    m = len(g.nodes)
+    if all(type(d) is np.ndarray for d in local):
+        rows = np.array(local)
+    elif all(type(d) is float for d in local):
+        rows = np.array(local)[:, None]
+    else:  # arrays and numbers (dot's bias: 1.0)
+        rows = np.array([d if type(d) is np.ndarray else np.full(m, d) for d in local])
+    products = rows * grads[g.nodes]  # (k inputs, m nodes): d node/d input * d loss/d node
+    np.add.at(grads, g.targets, np.broadcast_to(products, (len(local), m)).ravel()[g.edges])
 
 
 def _groups(graph: Graph) -> list[_Group]:

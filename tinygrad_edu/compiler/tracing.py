@@ -51,27 +51,58 @@ def flatten(inputs: Sequence[Any]) -> tuple[tuple[int, ...], list[float]]:
     differ). NumPy arrays count as their ``tolist()``.
     """
     key: list[int] = [len(inputs)]
-    numbers_: list[float] = []
-    stack: list[tuple[Any, str]] = [(x, f"input {i}") for i, x in reversed(list(enumerate(inputs)))]
-    while stack:
-        item, where = stack.pop()
-        if type(item) is float:
-            key.append(-1)
-            numbers_.append(item)
-        elif isinstance(item, (list, tuple)):
-            key.append(len(item))
-            stack.extend((x, f"{where}[{i}]") for i, x in reversed(list(enumerate(item))))
-        elif isinstance(item, numbers.Real) and not isinstance(item, Value):
-            key.append(-1)
-            numbers_.append(float(item))
-        elif hasattr(item, "tolist") and hasattr(item, "shape"):  # a NumPy array
-            stack.append((item.tolist(), where))
-        else:
+    found: list[float] = []
+    for i, item in enumerate(inputs):
+        try:
+            _flatten_into(item, key, found)
+        except _BadInput as bad:
+            where = f"input {i}{_path_to(item, bad.item) or ''}"
             raise TypeError(
-                f"compile: {where} is {type(item).__name__} {item!r:.60}; a compiled step takes "
-                f"numbers and lists (nested lists) of numbers as its inputs"
-            )
-    return tuple(key), numbers_
+                f"compile: {where} is {type(bad.item).__name__} {bad.item!r:.60}; a compiled "
+                f"step takes numbers and lists (nested lists) of numbers as its inputs"
+            ) from None
+    return tuple(key), found
+
+
+class _BadInput(Exception):
+    def __init__(self, item: Any) -> None:
+        self.item = item
+
+
+def _path_to(root: Any, target: Any) -> str | None:
+    """``[3][1]`` if ``root[3][1] is target`` (searched only to word an error)."""
+    if root is target:
+        return ""
+    if isinstance(root, (list, tuple)):
+        for i, x in enumerate(root):
+            path = _path_to(x, target)
+            if path is not None:
+                return f"[{i}]{path}"
+    return None
+
+
+def _flatten_into(item: Any, key: list[int], found: list[float]) -> None:
+    kind = type(item)
+    if kind is float or kind is int:
+        key.append(-1)
+        found.append(float(item))
+    elif kind is list or kind is tuple:
+        key.append(len(item))
+        if all(type(x) is float for x in item):  # a row of numbers: no call per number
+            key.extend([-1] * len(item))
+            found.extend(item)
+        else:
+            for x in item:
+                _flatten_into(x, key, found)
+    elif isinstance(item, numbers.Real) and not isinstance(item, Value):
+        key.append(-1)
+        found.append(float(item))
+    elif hasattr(item, "tolist") and hasattr(item, "shape"):  # a NumPy array
+        _flatten_into(item.tolist(), key, found)
+    elif isinstance(item, (list, tuple)):
+        _flatten_into(list(item), key, found)
+    else:
+        raise _BadInput(item)
 
 
 def _rebuild(key: tuple[int, ...], leaves: list[Value], names: list[str]) -> list[Any]:
