@@ -308,3 +308,13 @@ def test_the_source_of_a_small_regressor_reads_as_the_chain_rule():
     assert "d_dot1 = (0.0 if dot1 <= 0.0 else 1.0) * d_relu1" in " ".join(lines)
     assert "d_L0_N0_w0 = x * d_dot1" in " ".join(lines)
     assert len(lines) < 40
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_sum_of_inf_and_minus_inf_is_nan_as_in_eager(backend):
+    """math.fsum raises at inf - inf; the python backend then runs its careful twin."""
+    w1, w2 = Parameter(1e308), Parameter(-1e308)
+    eager = tinygrad_edu.dot([w1, w2], [Value(10.0), Value(10.0)])
+    step = tinygrad_edu.compile(lambda x: tinygrad_edu.dot([w1, w2], [x, x]), [w1, w2], backend)
+    assert math.isnan(eager.data) and math.isnan(step(10.0))
+    assert step(1.0) == 0.0  # finite again: the fast path
