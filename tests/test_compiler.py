@@ -318,3 +318,39 @@ def test_a_sum_of_inf_and_minus_inf_is_nan_as_in_eager(backend):
     step = tinygrad_edu.compile(lambda x: tinygrad_edu.dot([w1, w2], [x, x]), [w1, w2], backend)
     assert math.isnan(eager.data) and math.isnan(step(10.0))
     assert step(1.0) == 0.0  # finite again: the fast path
+
+
+def test_a_step_called_under_no_grad_still_traces_the_graph():
+    w = Parameter(3.0)
+    step = tinygrad_edu.compile(lambda x: w * x, [w])
+    with tinygrad_edu.no_grad():
+        assert step(2.0) == 6.0
+    assert w.grad == 2.0
+    assert step(5.0) == 15.0  # the input is data, not a constant of the trace
+
+
+@pytest.mark.parametrize(
+    ("fn", "message"),
+    [
+        (lambda w, x: (w * x).detach() * w, "detach"),
+        (lambda w, x: Value(w * x) * w, "Value"),
+        (lambda w, x: w * (x if x > 0 else -x), "depends on the inputs"),
+    ],
+    ids=["detach", "Value(v)", "branch on an input"],
+)
+def test_what_would_freeze_a_number_of_the_trace_is_refused(fn, message):
+    w = Parameter(1.0)
+    with pytest.raises(TraceError, match=message):
+        tinygrad_edu.compile(lambda x: fn(w, x), [w])(2.0)
+
+
+def test_no_grad_inside_fn_is_refused():
+    w = Parameter(1.0)
+
+    def fn(x):
+        with tinygrad_edu.no_grad():
+            scale = w * 2.0
+        return scale * w * x
+
+    with pytest.raises(TraceError, match=r"test_compiler\.py:\d+ computes under no_grad"):
+        tinygrad_edu.compile(fn, [w])(2.0)

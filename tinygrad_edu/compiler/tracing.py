@@ -146,14 +146,18 @@ _ENGINE_FILES = {os.path.abspath(f) for f in (engine.__file__, ops.__file__)}
 _INSTEAD = {
     "branch": (
         "a Python branch on it would take this trace's branch at every call; write the choice as "
-        "a piecewise op (v.relu(), abs(v), v.leaky_relu(), or a custom op with a where() rule)"
+        "a piecewise op (v.relu(), abs(v), v.leaky_relu(), engine.huber, or a custom op with a "
+        "where() rule)"
     ),
     "number": (
         "the replay would reuse this trace's number; keep computing with the Value itself (ops "
         "keep it in the graph), or for a constant shift such as max(z.data) in log-sum-exp use "
-        "losses.logsumexp"
+        "engine.max_shift (a node with derivative 0)"
     ),
 }
+# engine code that copies a Value's number into a new constant (Value(v), v.detach()): in a
+# replay that constant would keep this trace's number
+_FREEZING = {"__init__", "detach"}
 
 
 def _site(depth: int) -> str:
@@ -161,25 +165,47 @@ def _site(depth: int) -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(engine.__file__)) + os.sep
+
+
+def _user_site() -> str:
+    """``file:line`` of the innermost frame outside this package (the user's line)."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        _PACKAGE
+    ):
+        frame = frame.f_back
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
 def _refuse(v: Value, access: str, kind: str, depth: int = 1) -> TraceError:
     name = f" ({v.label})" if v.label else ""
+    source = "parameters" if v.requires_grad else "inputs"
     return TraceError(
         f"compile: {_site(depth + 1)} reads the data of a Value{name} that depends on the "
-        f"parameters ({access}) while fn is traced; {_INSTEAD[kind]}"
+        f"{source} ({access}) while fn is traced; {_INSTEAD[kind]}"
     )
 
 
 class _TracedValue(Value):
-    """A node of a traced graph: if it depends on the parameters, only the engine reads its data."""
+    """A node of a traced graph: if it depends on the parameters, only the engine reads its data.
+
+    Branches (``if v``, ``v > 0``) are refused on inputs too: data is read again at every call,
+    but a branch on it would not be taken again. Reading an input's number (``float(x)``, to check
+    a label) is allowed.
+    """
 
     __slots__ = ()
 
     @property  # type: ignore[override]
     def data(self) -> float:
-        if self.requires_grad and (
-            os.path.abspath(sys._getframe(1).f_code.co_filename) not in _ENGINE_FILES
-        ):
-            raise _refuse(self, "v.data", "number")
+        if self.requires_grad or self.live:
+            code = sys._getframe(1).f_code
+            if os.path.abspath(code.co_filename) not in _ENGINE_FILES:
+                if self.requires_grad:
+                    raise _refuse(self, "v.data", "number")
+            elif code.co_name in _FREEZING:
+                raise _refuse(self, f"Value(v) or v.detach(), in {code.co_name}", "number")
         return _DATA.__get__(self)  # type: ignore[no-any-return]
 
     @data.setter
@@ -187,7 +213,7 @@ class _TracedValue(Value):
         _DATA.__set__(self, value)
 
     def _number(self, access: str, kind: str) -> float:
-        if self.requires_grad:
+        if self.requires_grad or (kind == "branch" and self.live):
             raise _refuse(self, access, kind, depth=2)
         return _DATA.__get__(self)  # type: ignore[no-any-return]
 
@@ -290,15 +316,22 @@ class _Tracer:
 
     def __call__(self, out: Value, parents: tuple[Value, ...], local: Sequence[float]) -> None:
         out.__class__ = _TracedValue
-        if not out.parents and _MODE.get() & _RECORD:
-            # No gradient flows here, so the engine kept no parents; keep them if the node depends
-            # on the inputs (a replay recomputes it), and fold it into a constant if not.
-            live = self.live
-            for parent in parents:
-                if parent.parents or id(parent) in live:
-                    out.parents = parents
-                    out.local_grads = tuple(local)
-                    break
+        if out.parents:
+            return
+        # No gradient flows here, so the engine kept no parents; keep them if the node depends
+        # on the inputs or parameters (a replay recomputes it), and fold it into a constant if not.
+        live = self.live
+        for parent in parents:
+            if parent.parents or id(parent) in live:
+                if not _MODE.get() & _RECORD:
+                    raise TraceError(
+                        f"compile: {_user_site()} computes under no_grad while fn is "
+                        f"traced; the result would be a constant of this trace in every replay. "
+                        f"Leave no_grad out of fn (engine.max_shift is a node with derivative 0)"
+                    )
+                out.parents = parents
+                out.local_grads = tuple(local)
+                return
 
 
 def trace(fn: Callable[..., Any], params: Sequence[Value], key: tuple[int, ...], flat: list[float]):
@@ -309,7 +342,9 @@ def trace(fn: Callable[..., Any], params: Sequence[Value], key: tuple[int, ...],
     inputs = _rebuild(key, leaves, _argument_names(fn, key[0]))
     classes = [p.__class__ for p in params]
     live = {id(v) for v in leaves} | {id(p) for p in params}
-    mode_token = _MODE.set(_MODE.get() | _TRACE)
+    mode_token = _MODE.set(
+        _MODE.get() | _TRACE | _RECORD
+    )  # traced with grad on, whatever the caller
     tracer_token = _TRACER.set(_Tracer(live))
     try:
         for p in params:
