@@ -101,13 +101,31 @@ def _no_indices() -> np.ndarray:
 
 @dataclass
 class _Group:
+    """Nodes of one (depth, op, fan-in, argument): index arrays laid out (input position, node)."""
+
     op: str
     arg: Any
     nodes: np.ndarray  # (m,) node indices
-    parents: np.ndarray  # (m, k) parent indices
+    parents: np.ndarray  # (k, m): parents[j, r] is input j of node r
     needs_grad: bool
-    edges: np.ndarray = field(default_factory=_no_indices)  # flat (m, k) positions whose parent
-    targets: np.ndarray = field(default_factory=_no_indices)  # needs a gradient, and the parents
+    # Backward, for the products whose parent needs a gradient: their flat positions in (k, m)
+    # (None: all of them), in the order that sorts them by parent, and where each parent's run
+    # starts; np.add.reduceat then sums each parent's products in one pass.
+    edges: np.ndarray | None = None
+    order: np.ndarray = field(default_factory=_no_indices)
+    starts: np.ndarray = field(default_factory=_no_indices)
+    targets: np.ndarray = field(default_factory=_no_indices)  # the parent of each run
+
+    def prepare_backward(self, needs_grad: np.ndarray) -> None:
+        flat = self.parents.ravel()
+        edges = np.flatnonzero(needs_grad[flat])
+        self.edges = None if len(edges) == len(flat) else edges
+        parents = flat[edges]
+        self.order = np.argsort(parents, kind="stable")
+        parents = parents[self.order]
+        if len(parents):
+            self.starts = np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]])
+            self.targets = parents[self.starts]
 
 
 class NumpyStep:
@@ -127,13 +145,13 @@ class NumpyStep:
         self.groups = _groups(graph)
         needs = np.array(graph.needs_grad, dtype=bool)
         for g in self.groups:
-            if not g.needs_grad:
-                continue
-            flat = g.parents.T.ravel()  # the products are laid out (input position, node)
-            g.edges = np.flatnonzero(needs[flat])
-            g.targets = flat[g.edges]
+            if g.needs_grad:
+                g.prepare_backward(needs)
         self.nbytes = sum(
-            a.nbytes for g in self.groups for a in (g.nodes, g.parents, g.edges, g.targets)
+            a.nbytes
+            for g in self.groups
+            for a in (g.nodes, g.parents, g.edges, g.order, g.starts, g.targets)
+            if a is not None
         )
 
     def run(self, params: list[float], inputs: list[float]) -> tuple[float, list[float]]:
@@ -144,9 +162,9 @@ class NumpyStep:
         gathered = []  # each group's parent values, for its backward
         with np.errstate(all="ignore"):  # IEEE inf and nan, as the rules on floats give
             for g in self.groups:
-                a = values[g.parents]
+                a = values[g.parents]  # (k, m)
                 gathered.append(a)
-                values[g.nodes] = FORWARD[g.op](a, g.arg)
+                values[g.nodes] = FORWARD[g.op](a.T, g.arg)
             grads = np.zeros(self.size)
             grads[self.root] = 1.0
             for g, a in zip(reversed(self.groups), reversed(gathered)):
@@ -156,20 +174,23 @@ class NumpyStep:
 
 
 def _backward_group(g: _Group, a: np.ndarray, values: np.ndarray, grads: np.ndarray) -> None:
-    """Scatter-add one group's chain-rule products ``local * upstream`` into its parents."""
+    """Add one group's chain-rule products ``local * upstream`` into its parents' gradients."""
     _, rule, _, has_arg = ops.OPS[g.op]
-    inputs = ops.rule_args(g.op, list(a.T))  # one column per input position
+    inputs = ops.rule_args(g.op, list(a))  # a row of values per input position
     out = values[g.nodes]
     local = rule(out, *inputs, g.arg) if has_arg else rule(out, *inputs)
-    m = len(g.nodes)
+    k, m = a.shape
     if all(type(d) is np.ndarray for d in local):
         rows = np.array(local)
     elif all(type(d) is float for d in local):
         rows = np.array(local)[:, None]
     else:  # arrays and numbers (dot's bias: 1.0)
         rows = np.array([d if type(d) is np.ndarray else np.full(m, d) for d in local])
-    products = rows * grads[g.nodes]  # (k inputs, m nodes): d node/d input * d loss/d node
-    np.add.at(grads, g.targets, np.broadcast_to(products, (len(local), m)).ravel()[g.edges])
+    products = np.broadcast_to(rows * grads[g.nodes], (k, m)).ravel()  # d node/d in * d loss/d node
+    if g.edges is not None:
+        products = products[g.edges]
+    if len(products):
+        grads[g.targets] += np.add.reduceat(products[g.order], g.starts)
 
 
 def _groups(graph: Graph) -> list[_Group]:
@@ -188,7 +209,7 @@ def _groups(graph: Graph) -> list[_Group]:
                 op,
                 arg,
                 np.array(nodes, dtype=np.intp),
-                np.array([graph.parents[i] for i in nodes], dtype=np.intp),
+                np.array([graph.parents[i] for i in nodes], dtype=np.intp).T.copy(),
                 needs_grad,
             )
         )
