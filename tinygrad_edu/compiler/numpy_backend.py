@@ -173,6 +173,9 @@ class NumpyStep:
         return float(values[self.root]), grads[self.param_nodes].tolist()
 
 
+_ARRAY, _FLOAT = {np.ndarray}, {float}
+
+
 def _backward_group(g: _Group, a: np.ndarray, values: np.ndarray, grads: np.ndarray) -> None:
     """Add one group's chain-rule products ``local * upstream`` into its parents' gradients."""
     _, rule, _, has_arg = ops.OPS[g.op]
@@ -180,9 +183,10 @@ def _backward_group(g: _Group, a: np.ndarray, values: np.ndarray, grads: np.ndar
     out = values[g.nodes]
     local = rule(out, *inputs, g.arg) if has_arg else rule(out, *inputs)
     k, m = a.shape
-    if all(type(d) is np.ndarray for d in local):
+    types = set(map(type, local))
+    if types == _ARRAY:
         rows = np.array(local)
-    elif all(type(d) is float for d in local):
+    elif types == _FLOAT:
         rows = np.array(local)[:, None]
     else:  # arrays and numbers (dot's bias: 1.0)
         rows = np.array([d if type(d) is np.ndarray else np.full(m, d) for d in local])

@@ -81,6 +81,9 @@ def _path_to(root: Any, target: Any) -> str | None:
     return None
 
 
+_NUMBER_TYPES = frozenset((float, int))
+
+
 def _flatten_into(item: Any, key: list[int], found: list[float]) -> None:
     kind = type(item)
     if kind is float or kind is int:
@@ -88,9 +91,9 @@ def _flatten_into(item: Any, key: list[int], found: list[float]) -> None:
         found.append(float(item))
     elif kind is list or kind is tuple:
         key.append(len(item))
-        if all(type(x) is float for x in item):  # a row of numbers: no call per number
+        if _NUMBER_TYPES.issuperset(map(type, item)):  # a row of numbers: no call per number
             key.extend([-1] * len(item))
-            found.extend(item)
+            found.extend(map(float, item))
         else:
             for x in item:
                 _flatten_into(x, key, found)
