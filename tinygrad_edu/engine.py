@@ -20,8 +20,9 @@ topological sort uses an explicit stack, so depth is unlimited.
 
 Primitive ops: ``+ - * / **`` (constant exponent, constant base, Value exponent), unary ``-``,
 ``abs``, ``exp``, ``log``, ``sqrt``, ``tanh``, ``sigmoid``, ``relu``, ``leaky_relu``, ``sin``,
-``cos``, ``softplus``, ``sum`` and ``dot``. At kinks PyTorch's convention holds: relu'(0) = 0 and
-abs'(0) = 0.
+``cos``, ``softplus``, ``sum`` and ``dot``; for the losses ``huber``, ``max_shift`` (log-sum-exp's
+shift, derivative 0) and ``eq`` (a one-hot entry, derivative 0). At kinks PyTorch's convention
+holds: relu'(0) = 0 and abs'(0) = 0.
 """
 
 from __future__ import annotations
