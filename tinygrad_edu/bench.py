@@ -14,6 +14,8 @@ Workloads:
 * ``compiled``: the moons step compiled (``tinygrad_edu.compile``) with the python and the numpy
   backend, timed in turns with the eager step and the floor; each backend's compile time and the
   steps it takes to pay it back.
+* ``digits``: a digits-shaped step (64 inputs, ``MLP(64, [32, 10])``, softmax cross-entropy, a batch
+  of 64, data generated in code), eager vs the numpy backend vs plain floats (``bench_compiled``).
 * ``memory``: bytes per graph node (``tracemalloc``, counted while the graph is built) for the chain
   and for the moons step's graph, and two checks: dropping a loss frees its graph by reference
   counting alone (a weak reference dies with the garbage collector off), and building and dropping
@@ -65,6 +67,7 @@ class BenchConfig:
         100_000  # tracemalloc slows allocation; bytes per node do not depend on n
     )
     seed: int = 0
+    digits_batch: int = 64  # samples per step of the digits-shaped workload (1,797 per epoch)
 
 
 FULL = BenchConfig()
@@ -74,6 +77,7 @@ QUICK = BenchConfig(
     chain_ops=20_000,
     chain_repeats=1,
     memory_chain_ops=5_000,
+    digits_batch=8,
 )
 
 L2_WEIGHT = 1e-4  # micrograd's demo: alpha = 1e-4
@@ -453,101 +457,6 @@ def bench_memory(config: BenchConfig) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------
-# The moons step compiled (tinygrad_edu.compile), against eager and the floor
-# ----------------------------------------------------------------------------------------------
-
-
-def bench_compiled(config: BenchConfig) -> dict[str, Any]:
-    """Seconds per moons step: eager, the python and numpy backends and the floor, in turns.
-
-    Also each backend's compile time (trace and compile, once per input shape), how many steps of
-    eager training it takes to pay that back, and whether the gradients agree with eager's at the
-    starting point (python: bit for bit; numpy: the largest difference).
-    """
-    from . import compiler
-
-    X, ys, model = _moons_setup(config)
-    params = model.parameters()
-    floor = FloatMLP.from_model(model)
-
-    def loss_fn(X: list[list[float]], ys: list[int]) -> Value:
-        return nn.hinge_loss(model.forward_batch(X), ys) + nn.l2_penalty(params, L2_WEIGHT)
-
-    model.zero_grad()
-    eager = loss_fn(X, ys)
-    eager.backward()
-    eager_grads = [p.grad for p in params]
-    results: dict[str, Any] = {"points": len(X), "first_loss": {"eager": eager.data}}
-    steps = {}
-    for backend in compiler.BACKENDS:
-        step = steps[backend] = compiler.compile(loss_fn, params, backend=backend)
-        model.zero_grad()
-        results["first_loss"][backend] = step(X, ys)
-        grads = [p.grad for p in params]
-        results[f"{backend}_compile_s"] = step.compile_seconds
-        results[f"{backend}_max_grad_diff"] = max(abs(a - b) for a, b in zip(grads, eager_grads))
-        results["edges"] = step.edges
-    results["python_grads_equal"] = results["python_max_grad_diff"] == 0.0
-
-    def compiled(backend: str) -> Callable[[], float]:
-        step = steps[backend]
-
-        def one_step() -> float:
-            for p in params:  # model.zero_grad() walks the model and names every parameter
-                p.grad = 0.0
-            loss = step(X, ys)
-            for p in params:
-                p.data -= LEARNING_RATE * p.grad
-            return loss
-
-        return one_step
-
-    fns: dict[str, tuple[Callable[[], object], int]] = {
-        "eager": (lambda: _engine_step(model, params, X, ys), config.per_round),
-        "python": (compiled("python"), config.per_round),
-        "numpy": (compiled("numpy"), config.per_round),
-        "floor": (lambda: floor.step(X, ys), config.per_round),
-    }
-    medians = time_interleaved(fns, config.rounds)
-    for name, seconds in medians.items():
-        results[f"{name}_s"] = seconds
-        results[f"{name}_ratio_floor"] = seconds / medians["floor"]
-    for backend in compiler.BACKENDS:
-        saved = medians["eager"] - medians[backend]
-        compile_s = results[f"{backend}_compile_s"]
-        results[f"{backend}_payback_steps"] = compile_s / saved if saved > 0 else None
-    return results
-
-
-def _format_compiled(compiled: dict[str, Any]) -> list[str]:
-    lines = [
-        "",
-        f"moons step compiled ({compiled['points']} points, {compiled['edges']:,} edges; "
-        "in turns, median)",
-        f"  {'implementation':<16}{'time/step':>12}{'vs floor':>10}{'compile':>10}"
-        f"{'pays back after':>18}",
-    ]
-    for name, key in (("eager", "eager"), ("python", "python"), ("numpy", "numpy")):
-        compile_text, payback_text = "", ""
-        if key != "eager":
-            compile_text = f"{compiled[f'{key}_compile_s']:.2f} s"
-            payback = compiled[f"{key}_payback_steps"]
-            payback_text = "never" if payback is None else f"{payback:.0f} steps"
-        lines.append(
-            f"  {name:<16}{_ms(compiled[f'{key}_s']):>12}"
-            f"{compiled[f'{key}_ratio_floor']:>9.2f}x{compile_text:>10}{payback_text:>18}"
-        )
-    lines += [
-        f"  {'pure floats':<16}{_ms(compiled['floor_s']):>12}{1.0:>9.2f}x",
-        f"  python / floor = {compiled['python_ratio_floor']:.2f}x (target <= 0.8x), gradients "
-        f"equal to eager's: {'yes' if compiled['python_grads_equal'] else 'NO'}",
-        f"  numpy / floor = {compiled['numpy_ratio_floor']:.2f}x (target <= 0.15x), largest "
-        f"gradient difference {compiled['numpy_max_grad_diff']:.1e}",
-    ]
-    return lines
-
-
-# ----------------------------------------------------------------------------------------------
 # The command
 # ----------------------------------------------------------------------------------------------
 
@@ -561,9 +470,10 @@ class Report:
     chain: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
     compiled: dict[str, Any] = field(default_factory=dict)
+    digits: dict[str, Any] = field(default_factory=dict)
 
 
-WORKLOADS = ("moons", "chain", "memory", "compiled")
+WORKLOADS = ("moons", "chain", "memory", "compiled", "digits")
 
 
 def run(config: BenchConfig = FULL, workloads: Sequence[str] = WORKLOADS) -> dict[str, Any]:
@@ -579,7 +489,13 @@ def run(config: BenchConfig = FULL, workloads: Sequence[str] = WORKLOADS) -> dic
     if "memory" in workloads:
         report.memory = bench_memory(config)
     if "compiled" in workloads:
+        from .bench_compiled import bench_compiled
+
         report.compiled = bench_compiled(config)
+    if "digits" in workloads:
+        from .bench_compiled import bench_digits
+
+        report.digits = bench_digits(config)
     return asdict(report)
 
 
@@ -647,7 +563,10 @@ def format_report(report: dict[str, Any]) -> str:
             f"{'yes' if memory['freed_by_refcount'] else 'NO'}; "
             f"objects in reference cycles: {memory['cycle_objects']}"
         )
-    compiled = report.get("compiled") or {}
-    if compiled:
-        lines += _format_compiled(compiled)
+    from .bench_compiled import format_compiled, format_digits
+
+    if report.get("compiled"):
+        lines += format_compiled(report["compiled"])
+    if report.get("digits"):
+        lines += format_digits(report["digits"])
     return "\n".join(lines)

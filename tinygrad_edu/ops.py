@@ -18,9 +18,9 @@ evaluated at an edge point (sqrt at 0, ``0 ** y``) gives what ``backward()`` giv
 user-facing ops in ``engine`` check their domain first and raise an error naming the op; the rules
 never raise.
 
-A piecewise rule (relu, abs, leaky_relu, huber) says its branch once with ``where(condition, a, b)``; on
-floats and Values the condition is a plain bool, and the two branches are constant tuples, so a
-ReLU stores a shared tuple instead of making a new one per node.
+A piecewise rule (relu, abs, leaky_relu, huber) says its branch once with
+``where(condition, a, b)``; on floats and Values the condition is a plain bool, and the two
+branches are constant tuples, so a ReLU stores a shared tuple instead of making a new one per node.
 """
 
 from __future__ import annotations
