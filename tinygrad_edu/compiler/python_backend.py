@@ -6,7 +6,9 @@ parent, one line ``d_parent += local * d_node``. The local derivative is the op'
 text instead of numbers, and registers the math functions (``exp``, ``div``, ``where`` ...) for
 itself, so ``d_tanh(out, x)`` returns the text ``1.0 - v5 * v5``. The rule is evaluated in the
 generated code with the very float functions the eager op uses, and contributions are added in
-``backward()``'s order, so the gradients equal eager's bit for bit.
+``backward()``'s order, so the gradients equal eager's bit for bit (one liberty: eager sums each
+gradient from 0.0, the source assigns the first product, so a gradient that is exactly zero may
+come out as -0.0 where eager has 0.0, which compares equal).
 
 Constants are folded where that is exact: constant leaves become literals, a rule's arithmetic on
 constants is done once here, ``1.0 * d`` is ``d`` and ``-1.0 * d`` is ``-d``.

@@ -8,7 +8,8 @@ constant); each parameter is a *parameter leaf*; every other leaf is a constant 
   gradient flows there; a replay must recompute them from the new inputs), and
 * turns every node into a ``_TracedValue``: reading the data of a Value that depends on the
   parameters outside an op (``if v``, ``float(v)``, ``v.data``, ``v > 0``) raises ``TraceError``
-  naming the line, since a replay would repeat the decision or number of this one trace.
+  naming the line, since a replay would repeat the decision or number of this one trace; so do a
+  branch on an input, ``v.detach()`` / ``Value(v)`` of a traced Value, and ``no_grad`` inside fn.
 
 The ``Graph`` keeps indices and numbers only, in ``topological_order``: the backends never see a
 Value, and the order is the one in which ``backward()`` would visit the same graph.
@@ -337,7 +338,9 @@ class _Tracer:
                 return
 
 
-def trace(fn: Callable[..., Any], params: Sequence[Value], key: tuple[int, ...], flat: list[float]):
+def trace(
+    fn: Callable[..., Any], params: Sequence[Value], key: tuple[int, ...], flat: list[float]
+) -> Graph:
     """Run ``fn`` on input leaves holding ``flat`` (nested as ``key``); return its ``Graph``."""
     leaves = [Value(x, requires_grad=False) for x in flat]
     for leaf in leaves:
