@@ -157,3 +157,40 @@ def test_cli_bench_rejects_a_bad_workload(capsys: pytest.CaptureFixture[str]) ->
         main(["bench", "--only", "speed"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'speed'" in capsys.readouterr().err
+
+
+def test_compiled_workload_reports_backends_against_eager_and_the_floor() -> None:
+    compiled = bench.run(bench.QUICK, ["compiled"])["compiled"]
+    losses = compiled["first_loss"]
+    assert losses["python"] == losses["eager"]  # bit for bit
+    assert abs(losses["numpy"] - losses["eager"]) < 1e-12
+    assert compiled["python_grads_equal"] is True
+    assert compiled["numpy_max_grad_diff"] < 1e-12
+    for backend in ("python", "numpy"):
+        assert compiled[f"{backend}_compile_s"] > 0
+        assert compiled[f"{backend}_ratio_floor"] == compiled[f"{backend}_s"] / compiled["floor_s"]
+    text = bench.format_report(bench.run(bench.QUICK, ["compiled"]))
+    assert "moons step compiled" in text and "pays back after" in text
+
+
+def test_softmax_float_floor_computes_the_engines_loss_and_gradients() -> None:
+    from tinygrad_edu import bench_compiled, nn
+
+    X, ys = bench_compiled.digits_problem(12, seed=1)
+    model = nn.MLP(64, [5, 10], seed=2)
+    loss = nn.cross_entropy(model.forward_batch(X), ys)
+    loss.backward()
+    floor = bench_compiled.FloatSoftmaxMLP.from_model(model)
+    floor_loss, grad_w, grad_b = floor.loss_and_grads(X, ys)
+    assert abs(floor_loss - loss.data) < 1e-12
+    flat = [g for rows, bs in zip(grad_w, grad_b) for row, b in zip(rows, bs) for g in (*row, b)]
+    assert max(abs(a - p.grad) for a, p in zip(flat, model.parameters())) < 1e-12
+
+
+def test_digits_workload_reports_numpy_against_eager_and_the_floor() -> None:
+    digits = bench.run(bench.QUICK, ["digits"])["digits"]
+    losses = list(digits["first_loss"].values())
+    assert max(losses) - min(losses) < 1e-12
+    assert digits["numpy_ratio_floor"] == digits["numpy_s"] / digits["floor_s"]
+    assert digits["steps_per_epoch"] == -(-1797 // bench.QUICK.digits_batch)
+    assert "digits-shaped step" in bench.format_report(bench.run(bench.QUICK, ["digits"]))

@@ -12,7 +12,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def test_python_examples_in_readme_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the examples write figures into the working directory
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     namespace: dict = {}
     exec(compile(blocks[0], "README.md", "exec"), namespace)
     x, w = namespace["x"], namespace["w"]
@@ -28,6 +28,8 @@ def test_python_examples_in_readme_run(tmp_path, monkeypatch):
     assert (tmp_path / "loss.png").exists() and (tmp_path / "fit.png").exists()
     assert namespace["graph"].source.startswith("digraph")
     assert namespace["history"].train_loss_epoch[-1] < namespace["history"].train_loss_epoch[0]
+    exec(compile(blocks[4], "README.md", "exec"), namespace)  # compile: the source is printed
+    assert namespace["loss"] == 0.31483389261668865 and "d_e = 2.0 * e" in namespace["step"].source
 
 
 def test_ci_runs_the_readme_test_command():

@@ -22,6 +22,7 @@ after a plain ``import tinygrad_edu``):
 - ``linalg``: Cholesky solves and the closed-form ``ridge_regression``
 - ``data``: seeded toy datasets, splits, batches
 - ``train``: ``fit()`` and its ``History``
+- ``compiler``: ``compile`` (also ``tinygrad_edu.compile``): replay a traced step as Python or NumPy
 - ``viz``: graphviz drawings, backprop step by step
 - ``exercises``: a bug zoo to hunt (``BUGS``, ``bug(name)``) and worksheets with answer keys
 - ``plots``: matplotlib figures (``use_korean_font`` for Hangul)
@@ -31,7 +32,7 @@ after a plain ``import tinygrad_edu``):
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+from typing import Any
 
 from tinygrad_edu.autodiff import grad, hessian, hvp, jacobian, jvp
 from tinygrad_edu.engine import (
@@ -54,6 +55,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "autodiff",
     "bench",
+    "compiler",
     "data",
     "engine",
     "exercises",
@@ -74,6 +76,7 @@ _SUBMODULES = (
 __all__ = [
     "AnomalyError",
     "GradcheckError",
+    "compile",
     "Parameter",
     "Value",
     "custom_op",
@@ -96,8 +99,13 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> ModuleType:
-    """Import a submodule on first access: matplotlib, graphviz, hypothesis load only if used."""
+def __getattr__(name: str) -> Any:
+    """Import a submodule on first access: matplotlib, graphviz, hypothesis load only if used.
+
+    ``tinygrad_edu.compile`` is ``compiler.compile`` (imported on first use too, with NumPy).
+    """
+    if name == "compile":
+        return importlib.import_module("tinygrad_edu.compiler").compile
     if name in _SUBMODULES:
         return importlib.import_module(f"tinygrad_edu.{name}")
     raise AttributeError(f"module 'tinygrad_edu' has no attribute {name!r}")

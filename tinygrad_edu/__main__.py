@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
             "step with tinygrad_edu, with micrograd 0.1.0 (if installed: pip install "
             "'tinygrad_edu[bench]') and with plain floats and a hand-written backward (the floor); "
             "a 1,000,000-op chain, forward vs backward; bytes per graph node and a check that "
-            "dropping a loss frees its graph. Prints medians and ratios."
+            "dropping a loss frees its graph; the moons step and a digits-shaped step compiled "
+            "(tinygrad_edu.compile) with each backend. Prints medians and ratios."
         ),
     )
     bench.add_argument(
@@ -161,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print the numbers as JSON instead")
     bench.add_argument(
         "--only",
-        choices=("moons", "chain", "memory"),
+        choices=("moons", "chain", "memory", "compiled", "digits"),
         action="append",
         help="run only this workload (repeat the flag for several; default: all)",
     )

@@ -11,6 +11,11 @@ Workloads:
 * ``chain``: build and back-propagate a chain of 1,000,000 ops, ``y <- tanh(1.0001 * y)`` repeated
   (depth 1,000,000; the constants hang off the side), timing the forward construction and
   ``backward()`` separately.
+* ``compiled``: the moons step compiled (``tinygrad_edu.compile``) with the python and the numpy
+  backend, timed in turns with the eager step and the floor; each backend's compile time and the
+  steps it takes to pay it back.
+* ``digits``: a digits-shaped step (64 inputs, ``MLP(64, [32, 10])``, softmax cross-entropy, a batch
+  of 64, data generated in code), eager vs the numpy backend vs plain floats (``bench_compiled``).
 * ``memory``: bytes per graph node (``tracemalloc``, counted while the graph is built) for the chain
   and for the moons step's graph, and two checks: dropping a loss frees its graph by reference
   counting alone (a weak reference dies with the garbage collector off), and building and dropping
@@ -62,6 +67,7 @@ class BenchConfig:
         100_000  # tracemalloc slows allocation; bytes per node do not depend on n
     )
     seed: int = 0
+    digits_batch: int = 64  # samples per step of the digits-shaped workload (1,797 per epoch)
 
 
 FULL = BenchConfig()
@@ -71,6 +77,7 @@ QUICK = BenchConfig(
     chain_ops=20_000,
     chain_repeats=1,
     memory_chain_ops=5_000,
+    digits_batch=8,
 )
 
 L2_WEIGHT = 1e-4  # micrograd's demo: alpha = 1e-4
@@ -462,9 +469,11 @@ class Report:
     moons: dict[str, Any] = field(default_factory=dict)
     chain: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
+    compiled: dict[str, Any] = field(default_factory=dict)
+    digits: dict[str, Any] = field(default_factory=dict)
 
 
-WORKLOADS = ("moons", "chain", "memory")
+WORKLOADS = ("moons", "chain", "memory", "compiled", "digits")
 
 
 def run(config: BenchConfig = FULL, workloads: Sequence[str] = WORKLOADS) -> dict[str, Any]:
@@ -479,6 +488,14 @@ def run(config: BenchConfig = FULL, workloads: Sequence[str] = WORKLOADS) -> dic
         report.chain = bench_chain(config)
     if "memory" in workloads:
         report.memory = bench_memory(config)
+    if "compiled" in workloads:
+        from .bench_compiled import bench_compiled
+
+        report.compiled = bench_compiled(config)
+    if "digits" in workloads:
+        from .bench_compiled import bench_digits
+
+        report.digits = bench_digits(config)
     return asdict(report)
 
 
@@ -546,4 +563,10 @@ def format_report(report: dict[str, Any]) -> str:
             f"{'yes' if memory['freed_by_refcount'] else 'NO'}; "
             f"objects in reference cycles: {memory['cycle_objects']}"
         )
+    from .bench_compiled import format_compiled, format_digits
+
+    if report.get("compiled"):
+        lines += format_compiled(report["compiled"])
+    if report.get("digits"):
+        lines += format_digits(report["digits"])
     return "\n".join(lines)

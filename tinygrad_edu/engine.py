@@ -20,8 +20,9 @@ topological sort uses an explicit stack, so depth is unlimited.
 
 Primitive ops: ``+ - * / **`` (constant exponent, constant base, Value exponent), unary ``-``,
 ``abs``, ``exp``, ``log``, ``sqrt``, ``tanh``, ``sigmoid``, ``relu``, ``leaky_relu``, ``sin``,
-``cos``, ``softplus``, ``sum`` and ``dot``. At kinks PyTorch's convention holds: relu'(0) = 0 and
-abs'(0) = 0.
+``cos``, ``softplus``, ``sum`` and ``dot``; for the losses ``huber``, ``max_shift`` (log-sum-exp's
+shift, derivative 0) and ``eq`` (a one-hot entry, derivative 0). At kinks PyTorch's convention
+holds: relu'(0) = 0 and abs'(0) = 0.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from tinygrad_edu.modes import (
     _ANOMALY,
     _MODE,
     _RECORD,
+    _TRACE,
+    _TRACER,
     AnomalyError,
     _creation_site,
     detect_anomaly,
@@ -158,13 +161,16 @@ def _node(
                 out.local_grads = local_grads  # type: ignore[assignment]
                 out.requires_grad = True
                 break
-    if mode & _ANOMALY:
-        origin = _ORIGINS[out] = _creation_site()
-        if parents and not math.isfinite(data):  # a constant leaf (no parents) produced nothing
-            raise AnomalyError(
-                f"{op}: forward produced {data!r} from inputs "
-                f"{[p.data for p in parents]} at {origin}"
-            )
+    if mode > _RECORD:  # detect_anomaly or a compiler's trace: one test on the common path
+        if mode & _TRACE:
+            _TRACER.get()(out, parents, local_grads)
+        if mode & _ANOMALY:
+            origin = _ORIGINS[out] = _creation_site()
+            if parents and not math.isfinite(data):  # a constant leaf (no parents) made nothing
+                raise AnomalyError(
+                    f"{op}: forward produced {data!r} from inputs "
+                    f"{[p.data for p in parents]} at {origin}"
+                )
     return out
 
 
@@ -533,6 +539,35 @@ def _dot(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | None) 
     except (ValueError, OverflowError):
         total = _ops._fsum([*(w * x for w, x in zip(w_data, x_data)), b])
     return _node(total, "dot", (*weights, *inputs, bias), d_dot(total, w_data, x_data, b))
+
+
+def huber(d: Value, delta: float) -> Value:
+    """Huber's function of a residual d, one node: d^2 / 2 for |d| <= delta, else
+    delta (|d| - delta / 2); derivative d, else delta sign(d) (``ops.d_huber``).
+
+    One piecewise op, like relu, rather than a Python ``if`` choosing between two graphs: the
+    choice is made again from the data whenever the op runs (a compiled step too).
+    """
+    x = d.data
+    out = _ops._huber(x, delta)
+    return _node(out, "huber", (d,), _ops.d_huber(out, x, delta), arg=delta)
+
+
+def max_shift(values: Sequence[Value]) -> Value:
+    """max_i v_i as a node through which no gradient flows: log-sum-exp's shift m.
+
+    ``m + log sum_i exp(v_i - m)`` is the same for every m, so m's derivative is taken as 0; as a
+    node (rather than ``max(v.data ...)``) it is recomputed whenever the graph is replayed.
+    """
+    data = [v.data for v in values]
+    out = max(data)
+    return _node(out, "max_shift", tuple(values), _ops.d_max_shift(out, *data))
+
+
+def eq(x: Value, k: float) -> Value:
+    """1.0 if x == k else 0.0, with derivative 0: entry k of a one-hot label."""
+    out = _ops._eq(x.data, k)
+    return _node(out, "==", (x,), _ops.d_eq(out, x.data, k), arg=k)
 
 
 def custom_op(

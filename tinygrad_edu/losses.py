@@ -16,7 +16,7 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-from tinygrad_edu.engine import Value, dot
+from tinygrad_edu.engine import Value, dot, eq, huber, max_shift
 
 __all__ = [
     "binary_cross_entropy_with_logits",
@@ -135,10 +135,9 @@ def huber_loss(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mea
     _check_reduction("huber_loss", reduction)
     if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
         raise ValueError(f"huber_loss: delta must be a number > 0, got {delta!r}")
-    terms = []
-    for a, b in zip(p, t):
-        d = _value(a) - b
-        terms.append(0.5 * d**2 if abs(d.data) <= delta else delta * (abs(d) - 0.5 * delta))
+    # one piecewise op per sample (engine.huber), so the branch is taken from the data whenever
+    # the graph runs, a compiled replay included
+    terms = [huber(_value(a) - b, float(delta)) for a, b in zip(p, t)]
     return _reduce("huber_loss", terms, reduction)
 
 
@@ -204,7 +203,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
         raise TypeError(
             f"{op}: target must be an int class index (or a list of them), got {target!r}"
         )
-    if isinstance(target, numbers.Integral):  # one sample: a list of k scores and its class
+    if isinstance(target, (numbers.Integral, Value)):  # one sample: k scores and its class
         logits, target = [logits], [target]
     rows = _as_list(op, "logits", logits)
     targets = _as_list(op, "target", target)
@@ -225,18 +224,36 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
                 raise ValueError(f"{op}: sample 0 has no class scores")
         elif len(row) != k:
             raise ValueError(f"{op}: sample {i} has {len(row)} class scores, sample 0 has {k}")
-        if isinstance(t, bool) or not isinstance(t, numbers.Integral):
-            raise TypeError(f"{op}: target {i} must be an int class index, got {t!r}")
-        t = int(t)
-        if not 0 <= t < k:
-            raise ValueError(
-                f"{op}: target {i} is class {t}, out of range for {k} classes (0..{k - 1})"
-            )
+        label = _class_index(op, i, t, k)
         zs = [_value(z) for z in row]
-        m = max(z.data for z in zs)  # a constant: the gradient does not depend on it
+        m = max_shift(zs)  # the max, as a node whose derivative is 0: the gradient ignores it
         lse = m + Value.sum([(z - m).exp() for z in zs]).log()
-        terms.append(lse - zs[t])
+        # z_t as one_hot(t) . z rather than zs[t], so no parent is chosen by the label: the graph
+        # is the same for every label, and a compiled step reads the labels as data
+        terms.append(lse - dot(_one_hot(t, label, k), zs))
     return _reduce(op, terms, reduction)
+
+
+def _class_index(op: str, i: int, t: object, k: int) -> int:
+    """Target i as a class index in 0..k-1: an int, or a Value holding one (a traced label)."""
+    number: object = t
+    if isinstance(t, Value) and t.data.is_integer():
+        number = int(t.data)
+    if isinstance(number, bool) or not isinstance(number, numbers.Integral):
+        raise TypeError(f"{op}: target {i} must be an int class index, got {t!r}")
+    label = int(number)  # type: ignore[call-overload]
+    if not 0 <= label < k:
+        raise ValueError(
+            f"{op}: target {i} is class {label}, out of range for {k} classes (0..{k - 1})"
+        )
+    return label
+
+
+def _one_hot(t: object, label: int, k: int) -> list[Any]:
+    """[t == j for j < k]: numbers for an int label, ``eq`` nodes (derivative 0) for a Value."""
+    if isinstance(t, Value):
+        return [eq(t, float(j)) for j in range(k)]
+    return [1.0 if j == label else 0.0 for j in range(k)]
 
 
 def softmax(logits: Sequence[Value | Number]) -> list[Value]:
@@ -246,7 +263,7 @@ def softmax(logits: Sequence[Value | Number]) -> list[Value]:
     zs = [_value(z) for z in logits]
     if not zs:
         raise ValueError("softmax: no scores")
-    m = max(z.data for z in zs)
+    m = max_shift(zs)
     exps = [(z - m).exp() for z in zs]
     total = Value.sum(exps)
     return [e / total for e in exps]

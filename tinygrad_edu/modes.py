@@ -29,7 +29,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _RECORD = 1  # bit 0: record parents (grad mode)
 _ANOMALY = 2  # bit 1: check every result and remember where each node was made
+_TRACE = 4  # bit 2: a compiler is tracing (``tinygrad_edu.compiler``): hand it every new node
 _MODE: contextvars.ContextVar[int] = contextvars.ContextVar("tinygrad_edu_mode", default=_RECORD)
+# While _TRACE is set: the callable that receives each new node, ``tracer(out, parents, local)``.
+_TRACER: contextvars.ContextVar[Any] = contextvars.ContextVar("tinygrad_edu_tracer", default=None)
 
 
 class _ModeSwitch:

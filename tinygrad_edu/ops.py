@@ -18,9 +18,9 @@ evaluated at an edge point (sqrt at 0, ``0 ** y``) gives what ``backward()`` giv
 user-facing ops in ``engine`` check their domain first and raise an error naming the op; the rules
 never raise.
 
-A piecewise rule (relu, abs, leaky_relu) says its branch once with ``where(condition, a, b)``; on
-floats and Values the condition is a plain bool, and the two branches are constant tuples, so a
-ReLU stores a shared tuple instead of making a new one per node.
+A piecewise rule (relu, abs, leaky_relu, huber) says its branch once with
+``where(condition, a, b)``; on floats and Values the condition is a plain bool, and the two
+branches are constant tuples, so a ReLU stores a shared tuple instead of making a new one per node.
 """
 
 from __future__ import annotations
@@ -361,6 +361,21 @@ def d_dot(out: Any, ws: Sequence[Any], xs: Sequence[Any], *bias: Any) -> Sequenc
     return (*xs, *ws)
 
 
+def d_huber(out: Any, d: Any, delta: float) -> Sequence[Any]:
+    # d/dd [d^2 / 2 if |d| <= delta else delta (|d| - delta / 2)] = d, else delta sign(d)
+    return where(abs(d) <= delta, (d,), (delta * sign(d),))
+
+
+def d_max_shift(out: Any, *xs: Any) -> Sequence[Any]:
+    # m = max_i x_i taken as a constant: log-sum-exp is m + log sum_i e^(x_i - m) for every m, so
+    # its gradient does not depend on m, and d m/dx_i = 0 by definition (a "stop gradient")
+    return (0.0,) * len(xs)
+
+
+def d_eq(out: Any, x: Any, k: float) -> Sequence[Any]:
+    return _ZERO  # [x == k] is piecewise constant: d/dx = 0 (a one-hot entry of a label)
+
+
 def rule_args(op: str, inputs: Sequence[Any]) -> tuple[Any, ...]:
     """The arguments after ``out`` with which ``op``'s rule is called, from its flat inputs.
 
@@ -392,6 +407,18 @@ def _sum(*xs: float) -> float:
     return _fsum(xs)
 
 
+def _huber(d: float, delta: float) -> float:
+    return 0.5 * d**2 if abs(d) <= delta else delta * (abs(d) - 0.5 * delta)
+
+
+def _max_shift(*xs: float) -> float:
+    return max(xs)
+
+
+def _eq(x: float, k: float) -> float:
+    return 1.0 if x == k else 0.0
+
+
 OPS: dict[str, Op] = {
     "+": Op(lambda a, b: a + b, d_add, "d(a+b)/da = 1, d(a+b)/db = 1"),
     "-": Op(lambda a, b: a - b, d_sub, "d(a-b)/da = 1, d(a-b)/db = -1"),
@@ -414,6 +441,10 @@ OPS: dict[str, Op] = {
     "softplus": Op(_softplus, d_softplus, "d log(1 + e^x)/dx = sigmoid(x)"),
     "sum": Op(_sum, d_sum, "d(x_1 + ... + x_n)/dx_i = 1"),
     "dot": Op(_dot, d_dot, "d(w.x + b)/dw_i = x_i, d/dx_i = w_i, d/db = 1"),
+    # the losses' pieces: Huber's two branches as one op, log-sum-exp's shift, a label's one-hot
+    "huber": Op(_huber, d_huber, "d/dd = d if |d| <= delta else delta sign(d)", has_arg=True),
+    "max_shift": Op(_max_shift, d_max_shift, "d m/dx_i = 0 (a constant shift)"),
+    "==": Op(_eq, d_eq, "d [x == k]/dx = 0", has_arg=True),
 }
 
 #: ``DERIVATIVE_RULES[op](out, *inputs[, arg])``: the rule of every op, built-in and custom.

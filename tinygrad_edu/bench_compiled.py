@@ -1,0 +1,256 @@
+"""The bench workloads of ``tinygrad_edu.compile``: the moons step and a digits-shaped step.
+
+``compiled`` times micrograd's moons step four ways in turns: eager, the python and the numpy
+backend, and the float floor (``bench.FloatMLP``). ``digits`` times one step of a digits-shaped
+classifier (64 inputs, ``MLP(64, [32, 10])``, softmax cross-entropy, batches of 64; the data are
+generated in code): eager, the numpy backend and :class:`FloatSoftmaxMLP`, its float floor. Its
+graph (about 300,000 edges) is past the python backend's limit, which the report shows.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import compiler, nn
+from .bench import (
+    L2_WEIGHT,
+    LEARNING_RATE,
+    BenchConfig,
+    FloatMLP,
+    _engine_step,
+    _moons_setup,
+    _ms,
+    time_interleaved,
+)
+from .engine import Value
+
+__all__ = ["FloatSoftmaxMLP", "bench_compiled", "bench_digits", "digits_problem"]
+
+
+# ----------------------------------------------------------------------------------------------
+# The moons step compiled (tinygrad_edu.compile), against eager and the floor
+# ----------------------------------------------------------------------------------------------
+
+
+def bench_compiled(config: BenchConfig) -> dict[str, Any]:
+    """Seconds per moons step: eager, the python and numpy backends and the floor, in turns.
+
+    Also each backend's compile time (trace and compile, once per input shape), how many steps of
+    eager training it takes to pay that back, and whether the gradients agree with eager's at the
+    starting point (python: bit for bit; numpy: the largest difference).
+    """
+    X, ys, model = _moons_setup(config)
+    params = model.parameters()
+    floor = FloatMLP.from_model(model)
+
+    def loss_fn(X: list[list[float]], ys: list[int]) -> Value:
+        return nn.hinge_loss(model.forward_batch(X), ys) + nn.l2_penalty(params, L2_WEIGHT)
+
+    model.zero_grad()
+    eager = loss_fn(X, ys)
+    eager.backward()
+    eager_grads = [p.grad for p in params]
+    results: dict[str, Any] = {"points": len(X), "first_loss": {"eager": eager.data}}
+    steps = {}
+    for backend in compiler.BACKENDS:
+        step = steps[backend] = compiler.compile(loss_fn, params, backend=backend)
+        model.zero_grad()
+        results["first_loss"][backend] = step(X, ys)
+        grads = [p.grad for p in params]
+        results[f"{backend}_compile_s"] = step.compile_seconds
+        results[f"{backend}_max_grad_diff"] = max(abs(a - b) for a, b in zip(grads, eager_grads))
+        results["edges"] = step.edges
+    results["python_grads_equal"] = results["python_max_grad_diff"] == 0.0
+
+    def compiled(backend: str) -> Callable[[], float]:
+        step = steps[backend]
+
+        def one_step() -> float:
+            for p in params:  # model.zero_grad() walks the model and names every parameter
+                p.grad = 0.0
+            loss = step(X, ys)
+            for p in params:
+                p.data -= LEARNING_RATE * p.grad
+            return loss
+
+        return one_step
+
+    fns: dict[str, tuple[Callable[[], object], int]] = {
+        "eager": (lambda: _engine_step(model, params, X, ys), config.per_round),
+        "python": (compiled("python"), config.per_round),
+        "numpy": (compiled("numpy"), config.per_round),
+        "floor": (lambda: floor.step(X, ys), config.per_round),
+    }
+    medians = time_interleaved(fns, config.rounds)
+    for name, seconds in medians.items():
+        results[f"{name}_s"] = seconds
+        results[f"{name}_ratio_floor"] = seconds / medians["floor"]
+    for backend in compiler.BACKENDS:
+        saved = medians["eager"] - medians[backend]
+        compile_s = results[f"{backend}_compile_s"]
+        results[f"{backend}_payback_steps"] = compile_s / saved if saved > 0 else None
+    return results
+
+
+def format_compiled(compiled: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"moons step compiled ({compiled['points']} points, {compiled['edges']:,} edges; "
+        "in turns, median)",
+        f"  {'implementation':<16}{'time/step':>12}{'vs floor':>10}{'compile':>10}"
+        f"{'pays back after':>18}",
+    ]
+    for name, key in (("eager", "eager"), ("python", "python"), ("numpy", "numpy")):
+        compile_text, payback_text = "", ""
+        if key != "eager":
+            compile_text = f"{compiled[f'{key}_compile_s']:.2f} s"
+            payback = compiled[f"{key}_payback_steps"]
+            payback_text = "never" if payback is None else f"{payback:.0f} steps"
+        lines.append(
+            f"  {name:<16}{_ms(compiled[f'{key}_s']):>12}"
+            f"{compiled[f'{key}_ratio_floor']:>9.2f}x{compile_text:>10}{payback_text:>18}"
+        )
+    lines += [
+        f"  {'pure floats':<16}{_ms(compiled['floor_s']):>12}{1.0:>9.2f}x",
+        f"  python / floor = {compiled['python_ratio_floor']:.2f}x (target <= 0.8x), gradients "
+        f"equal to eager's: {'yes' if compiled['python_grads_equal'] else 'NO'}",
+        f"  numpy / floor = {compiled['numpy_ratio_floor']:.2f}x (target <= 0.15x), largest "
+        f"gradient difference {compiled['numpy_max_grad_diff']:.1e}",
+    ]
+    return lines
+
+
+# ----------------------------------------------------------------------------------------------
+# A digits-shaped step: 64 inputs, 10 classes, softmax cross-entropy
+# ----------------------------------------------------------------------------------------------
+
+DIGITS_SAMPLES = 1797  # as sklearn's digits: 8 x 8 images, 10 classes
+DIGITS_LAYERS = (32, 10)
+
+
+def digits_problem(n: int = DIGITS_SAMPLES, seed: int = 0) -> tuple[list[list[float]], list[int]]:
+    """Digits-shaped data made in code: 10 random 8 x 8 prototypes in [0, 1], each sample one of
+    them with noise (clipped to [0, 1]); labels 0..9 in turn."""
+    rng = random.Random(seed)
+    prototypes = [[rng.random() for _ in range(64)] for _ in range(10)]
+    X = [
+        [min(1.0, max(0.0, p + rng.gauss(0.0, 0.2))) for p in prototypes[i % 10]] for i in range(n)
+    ]
+    return X, [i % 10 for i in range(n)]
+
+
+class FloatSoftmaxMLP(FloatMLP):
+    """The digits model in plain floats with a hand-written backward pass: the floor.
+
+    For logits z and label t, ``J = (1/n) sum_i (logsumexp(z_i) - z_i,t)``, so
+    ``dJ/dz_i,k = (softmax(z_i)_k - [k == t]) / n``; from there back as in ``FloatMLP``.
+    """
+
+    def loss_and_grads(
+        self, X: Sequence[Sequence[float]], ys: Sequence[int]
+    ) -> tuple[float, list[list[list[float]]], list[list[float]]]:
+        weights, biases = self.weights, self.biases
+        last = len(weights) - 1
+        grad_w = [[[0.0] * len(row) for row in rows] for rows in weights]
+        grad_b = [[0.0] * len(bs) for bs in biases]
+        n = len(X)
+        loss = 0.0
+        for x, t in zip(X, ys):
+            activations = [list(x)]
+            a: list[float] = activations[0]
+            for layer, (rows, bs) in enumerate(zip(weights, biases)):
+                z = [sum(map(operator.mul, row, a)) + b for row, b in zip(rows, bs)]
+                a = z if layer == last else [zj if zj > 0.0 else 0.0 for zj in z]
+                activations.append(a)
+            m = max(a)
+            exps = [math.exp(zk - m) for zk in a]
+            total = sum(exps)
+            loss += (m + math.log(total) - a[t]) / n
+            delta = [(e / total - (k == t)) / n for k, e in enumerate(exps)]  # dJ/dz at the output
+            for layer in range(last, -1, -1):
+                rows, a_in = weights[layer], activations[layer]
+                for j, d in enumerate(delta):
+                    grad_b[layer][j] += d
+                    g_row = grad_w[layer][j]
+                    for k, ak in enumerate(a_in):
+                        g_row[k] += d * ak
+                if layer:  # dJ/dz of the layer below: W^T delta, through the ReLU
+                    delta = [
+                        sum(rows[j][k] * d for j, d in enumerate(delta)) if a_in[k] > 0.0 else 0.0
+                        for k in range(len(a_in))
+                    ]
+        return loss, grad_w, grad_b
+
+
+def bench_digits(config: BenchConfig) -> dict[str, Any]:
+    """Seconds per step (one batch) of the digits-shaped workload: eager, numpy, the floor."""
+    X, ys = digits_problem(seed=config.seed)
+    Xb, yb = X[: config.digits_batch], ys[: config.digits_batch]
+    model = nn.MLP(64, list(DIGITS_LAYERS), seed=config.seed)
+    params = model.parameters()
+    floor = FloatSoftmaxMLP.from_model(model)
+
+    def loss_fn(Xb: list[list[float]], yb: list[int]) -> Value:
+        return nn.cross_entropy(model.forward_batch(Xb), yb)
+
+    def eager_step() -> float:
+        loss = loss_fn(Xb, yb)
+        model.zero_grad()
+        loss.backward()
+        for p in params:
+            p.data -= LEARNING_RATE * p.grad
+        return loss.data
+
+    numpy_step = compiler.compile(loss_fn, params, backend="numpy")
+    results: dict[str, Any] = {
+        "batch": len(Xb),
+        "steps_per_epoch": math.ceil(len(X) / config.digits_batch),
+        "first_loss": {"floor": floor.loss_and_grads(Xb, yb)[0], "numpy": numpy_step(Xb, yb)},
+        "numpy_compile_s": numpy_step.compile_seconds,
+        "edges": numpy_step.edges,
+        "python_refuses": numpy_step.edges > compiler.MAX_PYTHON_EDGES,
+    }
+    results["first_loss"]["eager"] = eager_step()
+
+    def compiled_step() -> float:
+        for p in params:
+            p.grad = 0.0
+        loss = numpy_step(Xb, yb)
+        for p in params:
+            p.data -= LEARNING_RATE * p.grad
+        return loss
+
+    fns: dict[str, tuple[Callable[[], object], int]] = {
+        "eager": (eager_step, 1),
+        "numpy": (compiled_step, config.per_round),
+        "floor": (lambda: floor.step(Xb, yb), 1),
+    }
+    medians = time_interleaved(fns, config.rounds)
+    for name, seconds in medians.items():
+        results[f"{name}_s"] = seconds
+        results[f"{name}_ratio_floor"] = seconds / medians["floor"]
+    return results
+
+
+def format_digits(digits: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"digits-shaped step (batch of {digits['batch']}, MLP [64, 32, 10], softmax "
+        f"cross-entropy, {digits['edges']:,} edges; {digits['steps_per_epoch']} steps an epoch)",
+        f"  {'implementation':<16}{'time/step':>12}{'vs floor':>10}{'first loss':>14}",
+    ]
+    for name, key in (("eager", "eager"), ("numpy", "numpy"), ("pure floats", "floor")):
+        lines.append(
+            f"  {name:<16}{_ms(digits[f'{key}_s']):>12}{digits[f'{key}_ratio_floor']:>9.2f}x"
+            f"{digits['first_loss'][key]:>14.6f}"
+        )
+    lines.append(
+        f"  numpy / floor = {digits['numpy_ratio_floor']:.2f}x (target <= 0.2x); compile "
+        f"{digits['numpy_compile_s']:.2f} s; python backend: "
+        + ("refused (past its edge limit)" if digits["python_refuses"] else "within its limit")
+    )
+    return lines
