@@ -121,9 +121,10 @@ def test_rules_called_with_symbols_give_formulas():
 
 
 def test_every_builtin_op_has_a_formula():
-    args = {"**": 2.0, "c**x": 3.0, "leaky_relu": 0.1}
+    args = {"**": 2.0, "c**x": 3.0, "leaky_relu": 0.1, "huber": 1.0, "==": 2.0}
     for op in ops.OPS:
-        inputs = ["a", "b"] if op in ("+", "-", "*", "/", "pow", "sum", "dot") else ["x"]
+        two = ("+", "-", "*", "/", "pow", "sum", "dot", "max_shift")
+        inputs = ["a", "b"] if op in two else ["x"]
         formulas = rule_formulas(op, "y", inputs, args.get(op))
         assert len(formulas) == len(inputs) and all(formulas), op
 

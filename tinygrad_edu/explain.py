@@ -225,6 +225,9 @@ class Symbol:
     def __neg__(self) -> Symbol:
         return Symbol(f"-{_operand(self, _PRODUCT)}", _NEGATION)  # -a·b and -a/b need none
 
+    def __abs__(self) -> Symbol:
+        return Symbol(f"|{self.text}|")  # the bars group: an atom
+
     # comparisons make a condition, for where(condition, a, b)
     def __gt__(self, other: Any) -> Symbol:  # type: ignore[override]
         return _binary(self, ">", other, _COMPARE)

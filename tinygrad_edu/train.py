@@ -210,17 +210,7 @@ def fit(
     )
     if compile:
         run.compiled = _compile_step(model, loss_fn, optimizer, regularization, backend)
-    bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress, leave=True)
-    try:
-        for epoch in bar:
-            if run.epoch(epoch, bar):  # diverged, early stopping, or the callback said stop
-                run.history.stopped_epoch = epoch
-                break
-    finally:
-        bar.close()
-    if run.best_state is not None:
-        model.load_state_dict(run.best_state)
-    return run.history
+    return run.run(progress)
 
 
 @dataclass
@@ -348,6 +338,20 @@ class _Fit:
                 f"got {self.scheduler!r}"
             )
 
+    def run(self, progress: bool) -> History:
+        """Every epoch, until one says stop; then the best parameters back, if kept."""
+        bar = tqdm(range(self.epochs), desc="fit", unit="epoch", disable=not progress, leave=True)
+        try:
+            for epoch in bar:
+                if self.epoch(epoch, bar):  # diverged, early stopping, or the callback said stop
+                    self.history.stopped_epoch = epoch
+                    break
+        finally:
+            bar.close()
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        return self.history
+
     def epoch(self, epoch: int, bar: Any) -> bool:
         """One epoch; returns True if training stops after it."""
         history = self.history
@@ -364,7 +368,7 @@ class _Fit:
                 f"diverged, stopping with the parameters from before that step (try a smaller "
                 f"learning rate)",
                 RuntimeWarning,
-                stacklevel=3,  # the line that called fit (warn <- epoch <- fit <- caller)
+                stacklevel=4,  # the line that called fit (warn <- epoch <- run <- fit <- caller)
             )
             return True
         if self.metric is not None:
