@@ -90,16 +90,20 @@ def numerical_jacobian(
     return [[columns[j][i] for j in range(len(x))] for i in range(n_out)]
 
 
-def _analytic_jacobian(f: Callable[..., object], inputs: Sequence[float]) -> list[list[float]]:
-    """J[i][j] = d f_i / d x_j with ``backward()`` on fresh leaves, one backward per output."""
+def _analytic_jacobian(
+    f: Callable[..., object], inputs: Sequence[float], calls: int = 1
+) -> list[list[float]]:
+    """J[i][j] = d f_i / d x_j with ``backward()`` on fresh leaves, one graph per output; with
+    ``calls`` backward() calls on that graph, the leaves' accumulated gradient / calls."""
     rows = []
     n_outputs = len(_outputs(f(*[Value(v) for v in inputs]), "gradcheck"))
     for i in range(n_outputs):
         leaves = [Value(v, label=f"x{j}") for j, v in enumerate(inputs)]
         out = _outputs(f(*leaves), "gradcheck")[i]
         if isinstance(out, Value):
-            out.backward()
-        rows.append([leaf.grad for leaf in leaves])
+            for _ in range(calls):
+                out.backward()
+        rows.append([leaf.grad / calls for leaf in leaves])
     return rows
 
 
@@ -195,6 +199,7 @@ def gradcheck(
     atol: float = 1e-5,
     rtol: float = 1e-3,
     raise_exception: bool = True,
+    backward_twice: bool = False,
 ) -> bool:
     """Check ``backward()``'s gradients of f against central differences at ``inputs``.
 
@@ -204,6 +209,11 @@ def gradcheck(
         eps: the finite-difference step.
         atol, rtol: pass if |analytic - numeric| <= atol + rtol * |numeric| for every entry.
         raise_exception: if False, return False instead of raising.
+        backward_twice: call ``backward()`` twice on each graph and check half of what the
+            leaves accumulated: leaves add across calls (as in PyTorch), interior nodes start
+            again from zero, so a second call must give exactly the gradient again. This catches
+            what one call on a fresh graph cannot (a second call that resets a leaf, or one that
+            keeps an interior node's old gradient).
 
     Returns:
         True if every entry passes.
@@ -213,9 +223,10 @@ def gradcheck(
     """
     _check_steps("gradcheck", f, eps, atol, rtol)
     x = _floats(inputs, "gradcheck")
-    analytic = _analytic_jacobian(f, x)
+    analytic = _analytic_jacobian(f, x, calls=2 if backward_twice else 1)
     numeric = numerical_jacobian(f, x, eps)
-    return _compare("gradcheck", analytic, numeric, atol, rtol, raise_exception)
+    name = "gradcheck(backward_twice=True)" if backward_twice else "gradcheck"
+    return _compare(name, analytic, numeric, atol, rtol, raise_exception)
 
 
 def gradgradcheck(

@@ -24,7 +24,7 @@ from typing import Any
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import Value
-from tinygrad_edu.gradcheck import GradcheckError, _compare, gradcheck, numerical_jacobian
+from tinygrad_edu.gradcheck import GradcheckError, gradcheck
 
 __all__ = [
     "BUGS",
@@ -350,19 +350,9 @@ def gradcheck_backward_twice(
     rtol: float = 1e-3,
     raise_exception: bool = True,
 ) -> bool:
-    """``gradcheck`` for accumulation: ``backward()`` twice on ONE graph gives twice the gradient.
-
-    Leaves accumulate across ``backward()`` calls (as in PyTorch), interior nodes do not, so
-    after two calls each input's ``.grad`` must be 2 x the central-difference derivative. The
-    table compares half of it with the finite difference. f returns a single Value.
-    """
-    leaves = [Value(v, label=f"x{i}") for i, v in enumerate(inputs)]
-    out = f(*leaves)
-    out.backward()
-    out.backward()
-    analytic = [[leaf.grad / 2.0 for leaf in leaves]]
-    numeric = numerical_jacobian(f, inputs, eps)
-    return _compare("gradcheck_backward_twice", analytic, numeric, atol, rtol, raise_exception)
+    """``gradcheck(..., backward_twice=True)``: ``backward()`` twice on ONE graph must give twice
+    the gradient (leaves accumulate across calls, as in PyTorch; interior nodes do not)."""
+    return gradcheck(f, inputs, eps, atol, rtol, raise_exception, backward_twice=True)
 
 
 @dataclass(frozen=True)
