@@ -150,10 +150,9 @@ def _node(
     out.label = None
     out.op = op
     out.arg = arg
-    out.parents = ()
-    out.local_grads = ()
-    out.requires_grad = False  # a constant leaf, unless grad mode is on and some parent needs grad
     mode = _MODE.get()
+    # Each slot is written once (a recorded node is the common case in training): a constant
+    # leaf, unless grad mode is on and some parent needs a gradient.
     if mode & _RECORD:
         for parent in parents:  # a plain loop: cheaper than any() with a generator on this hot path
             if parent.requires_grad:
@@ -161,6 +160,14 @@ def _node(
                 out.local_grads = local_grads  # type: ignore[assignment]
                 out.requires_grad = True
                 break
+        else:
+            out.parents = ()
+            out.local_grads = ()
+            out.requires_grad = False
+    else:
+        out.parents = ()
+        out.local_grads = ()
+        out.requires_grad = False
     if mode > _RECORD:  # detect_anomaly or a compiler's trace: one test on the common path
         if mode & _TRACE:
             _TRACER.get()(out, parents, local_grads)
