@@ -491,6 +491,19 @@ def _non_finite_parameter(named: Sequence[tuple[str, Value]]) -> str | None:
     return None
 
 
+def _run_step(
+    optimizer: Any, closure: Callable[[], Value], first: dict[str, Any]
+) -> tuple[float, list[Any]]:
+    """``optimizer.step(closure)``; the loss and predictions its first evaluation recorded."""
+    optimizer.step(closure)
+    if not first:
+        raise RuntimeError(
+            f"fit: {type(optimizer).__name__}.step(closure) did not call the closure; "
+            "fit needs an optimizer that evaluates the loss through the closure (as torch.optim)"
+        )
+    return first["loss"], first["preds"]
+
+
 def _step(
     model: Module,
     loss_fn: LossFn,
@@ -523,13 +536,7 @@ def _step(
                 raise _NonFinite(loss.data, problem)
         return loss
 
-    optimizer.step(closure)
-    if not first:
-        raise RuntimeError(
-            f"fit: {type(optimizer).__name__}.step(closure) did not call the closure; "
-            "fit needs an optimizer that evaluates the loss through the closure (as torch.optim)"
-        )
-    return first["loss"], first["preds"]
+    return _run_step(optimizer, closure, first)
 
 
 def _compile_step(
@@ -575,13 +582,7 @@ def _compiled_step(
                 raise _NonFinite(loss, problem)
         return Value(loss, requires_grad=False)
 
-    optimizer.step(closure)
-    if not first:
-        raise RuntimeError(
-            f"fit: {type(optimizer).__name__}.step(closure) did not call the closure; "
-            "fit needs an optimizer that evaluates the loss through the closure (as torch.optim)"
-        )
-    return first["loss"], first["preds"]
+    return _run_step(optimizer, closure, first)
 
 
 def _evaluate(
