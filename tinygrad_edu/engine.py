@@ -538,13 +538,13 @@ def _dot(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | None) 
         try:
             total = math.fsum(map(operator.mul, w_data, x_data))
         except (ValueError, OverflowError):  # inf - inf, or an overflow: what + gives
-            total = _ops._fsum([w * x for w, x in zip(w_data, x_data)])
+            total = _ops._plus_sum(map(operator.mul, w_data, x_data))
         return _node(total, "dot", (*weights, *inputs), d_dot(total, w_data, x_data))
     b = bias.data
     try:
         total = math.fsum((*map(operator.mul, w_data, x_data), b))
     except (ValueError, OverflowError):
-        total = _ops._fsum([*(w * x for w, x in zip(w_data, x_data)), b])
+        total = _ops._plus_sum((*map(operator.mul, w_data, x_data), b))
     return _node(total, "dot", (*weights, *inputs, bias), d_dot(total, w_data, x_data, b))
 
 

@@ -26,7 +26,7 @@ branches are constant tuples, so a ReLU stores a shared tuple instead of making 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
@@ -129,10 +129,15 @@ def _fsum(xs: Sequence[float]) -> float:
     try:
         return math.fsum(xs)
     except (ValueError, OverflowError):
-        total = 0.0
-        for x in xs:
-            total += x
-        return total
+        return _plus_sum(xs)
+
+
+def _plus_sum(xs: Iterable[float]) -> float:
+    """x_1 + x_2 + ... left to right: inf and nan where ``fsum`` has no float answer."""
+    total = 0.0
+    for x in xs:
+        total += x
+    return total
 
 
 def _sign(x: float) -> float:

@@ -22,20 +22,33 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tinygrad_edu.engine import Value
+from tinygrad_edu.explain import rule_formulas
 
 __all__ = ["WORKSHEET_OPS", "Problem", "Worksheet", "worksheet"]
 
-# op name -> (arity, formula template, local-derivative text per operand)
-_OPS: dict[str, tuple[int, str, tuple[str, ...]]] = {
-    "+": (2, "{0} + {1}", ("1", "1")),
-    "-": (2, "{0} - {1}", ("1", "-1")),
-    "*": (2, "{0} * {1}", ("{1}", "{0}")),
-    "square": (1, "{0}^2", ("2 {0}",)),
-    "relu": (1, "relu({0})", ("1 if {0} > 0 else 0",)),
-    "tanh": (1, "tanh({0})", ("1 - tanh({0})^2",)),
-    "exp": (1, "exp({0})", ("exp({0})",)),
-    "sigmoid": (1, "sigmoid({0})", ("sigmoid({0}) (1 - sigmoid({0}))",)),
+# op name -> (arity, formula template); the local derivatives' text comes from each op's rule
+# (explain.rule_formulas), not from a table of its own
+_OPS: dict[str, tuple[int, str]] = {
+    "+": (2, "{0} + {1}"),
+    "-": (2, "{0} - {1}"),
+    "*": (2, "{0} * {1}"),
+    "square": (1, "{0}^2"),
+    "relu": (1, "relu({0})"),
+    "tanh": (1, "tanh({0})"),
+    "exp": (1, "exp({0})"),
+    "sigmoid": (1, "sigmoid({0})"),
 }
+
+
+def _local_text(step: _Step) -> tuple[str, ...]:
+    """Each operand's local derivative as text, read off the engine op's rule; square is the
+    product a * a, so its derivative is the sum of the rule's two (a + a)."""
+    if step.op == "square":
+        (a,) = step.operands
+        return (" + ".join(rule_formulas("*", step.name, [a, a])),)
+    return rule_formulas(step.op, step.name, list(step.operands))
+
+
 WORKSHEET_OPS = tuple(_OPS)
 """The ops a worksheet can use; the default is the hand-friendly ``+ - * square relu``."""
 
@@ -128,8 +141,9 @@ class Problem:
         uses: dict[str, list[tuple[str, str, float]]] = {n: [] for n in nodes}
         for step in self.steps:
             node = nodes[step.name]
+            texts = _local_text(step)
             for k, operand in enumerate(step.operands):
-                local_text = _OPS[step.op][2][k].format(*step.operands)
+                local_text = texts[k]
                 # square is a * a: one operand, two parents; its derivative is their sum
                 local = sum(node.local_grads) if step.op == "square" else node.local_grads[k]
                 uses[operand].append((step.name, local_text, local))
