@@ -175,10 +175,17 @@ class FloatMLP:
             for x in (*row, b)
         ]
 
-    def loss_and_grads(
+    def _output(self, a: list[float], y: int, n: int) -> tuple[float, list[float]]:
+        """The hinge term of one sample and dJ/dz at the output: relu(1 - y s) / n."""
+        margin = 1.0 - y * a[0]
+        if margin > 0.0:
+            return margin / n, [-y / n]
+        return 0.0, [0.0]
+
+    def _backprop(
         self, X: Sequence[Sequence[float]], ys: Sequence[int]
     ) -> tuple[float, list[list[list[float]]], list[list[float]]]:
-        """The loss and its gradient with respect to every weight and bias."""
+        """The data term of the loss and its gradient: forward, ``_output``, then back."""
         weights, biases = self.weights, self.biases
         last = len(weights) - 1
         grad_w = [[[0.0] * len(row) for row in rows] for rows in weights]
@@ -192,10 +199,8 @@ class FloatMLP:
                 z = [sum(map(operator.mul, row, a)) + b for row, b in zip(rows, bs)]
                 a = z if layer == last else [zj if zj > 0.0 else 0.0 for zj in z]
                 activations.append(a)
-            margin = 1.0 - y * a[0]
-            if margin > 0.0:
-                loss += margin / n
-            delta = [-y / n if margin > 0.0 else 0.0]  # dJ/dz at the output
+            term, delta = self._output(a, y, n)  # delta: dJ/dz at the output
+            loss += term
             for layer in range(last, -1, -1):
                 rows, a_in = weights[layer], activations[layer]
                 for j, d in enumerate(delta):
@@ -208,6 +213,14 @@ class FloatMLP:
                         sum(rows[j][k] * d for j, d in enumerate(delta)) if a_in[k] > 0.0 else 0.0
                         for k in range(len(a_in))
                     ]
+        return loss, grad_w, grad_b
+
+    def loss_and_grads(
+        self, X: Sequence[Sequence[float]], ys: Sequence[int]
+    ) -> tuple[float, list[list[list[float]]], list[list[float]]]:
+        """The loss and its gradient with respect to every weight and bias."""
+        loss, grad_w, grad_b = self._backprop(X, ys)
+        weights, biases = self.weights, self.biases
         penalty = 0.0
         for rows, bs, g_rows, g_bs in zip(weights, biases, grad_w, grad_b):
             for row, g_row in zip(rows, g_rows):

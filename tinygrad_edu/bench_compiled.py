@@ -10,7 +10,6 @@ graph (about 300,000 edges) is past the python backend's limit, which the report
 from __future__ import annotations
 
 import math
-import operator
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -150,40 +149,18 @@ class FloatSoftmaxMLP(FloatMLP):
     ``dJ/dz_i,k = (softmax(z_i)_k - [k == t]) / n``; from there back as in ``FloatMLP``.
     """
 
+    def _output(self, a: list[float], t: int, n: int) -> tuple[float, list[float]]:
+        m = max(a)
+        exps = [math.exp(zk - m) for zk in a]
+        total = sum(exps)
+        return (m + math.log(total) - a[t]) / n, [
+            (e / total - (k == t)) / n for k, e in enumerate(exps)
+        ]
+
     def loss_and_grads(
         self, X: Sequence[Sequence[float]], ys: Sequence[int]
     ) -> tuple[float, list[list[list[float]]], list[list[float]]]:
-        weights, biases = self.weights, self.biases
-        last = len(weights) - 1
-        grad_w = [[[0.0] * len(row) for row in rows] for rows in weights]
-        grad_b = [[0.0] * len(bs) for bs in biases]
-        n = len(X)
-        loss = 0.0
-        for x, t in zip(X, ys):
-            activations = [list(x)]
-            a: list[float] = activations[0]
-            for layer, (rows, bs) in enumerate(zip(weights, biases)):
-                z = [sum(map(operator.mul, row, a)) + b for row, b in zip(rows, bs)]
-                a = z if layer == last else [zj if zj > 0.0 else 0.0 for zj in z]
-                activations.append(a)
-            m = max(a)
-            exps = [math.exp(zk - m) for zk in a]
-            total = sum(exps)
-            loss += (m + math.log(total) - a[t]) / n
-            delta = [(e / total - (k == t)) / n for k, e in enumerate(exps)]  # dJ/dz at the output
-            for layer in range(last, -1, -1):
-                rows, a_in = weights[layer], activations[layer]
-                for j, d in enumerate(delta):
-                    grad_b[layer][j] += d
-                    g_row = grad_w[layer][j]
-                    for k, ak in enumerate(a_in):
-                        g_row[k] += d * ak
-                if layer:  # dJ/dz of the layer below: W^T delta, through the ReLU
-                    delta = [
-                        sum(rows[j][k] * d for j, d in enumerate(delta)) if a_in[k] > 0.0 else 0.0
-                        for k in range(len(a_in))
-                    ]
-        return loss, grad_w, grad_b
+        return self._backprop(X, ys)  # no L2 term
 
 
 def bench_digits(config: BenchConfig) -> dict[str, Any]:
