@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tinygrad_edu.engine import Parameter, Value, no_grad
+from tinygrad_edu.engine import Parameter, Value, no_grad, topological_order
 from tinygrad_edu.gradcheck import gradcheck
 from tinygrad_edu.nn import (
     MLP,
@@ -125,6 +125,38 @@ def test_forward_batch_matches_loop():
     assert [p.data for p in model.forward_batch(X)] == [model(x).data for x in X]
     with pytest.raises(TypeError, match="forward_batch"):
         model.forward_batch(1.0)
+
+
+def _graph(root):
+    return [(v.op, v.data, v.local_grads) for v in topological_order(root)]
+
+
+def test_forward_batch_builds_the_graph_that_neurons_called_one_by_one_build():
+    # MLP.forward_batch reads each weight's data once per batch, a layer its input's data once
+    # per sample: the nodes, numbers, local derivatives and edges are those of Neuron.forward.
+    model = MLP(3, [4, 4, 2], activation="tanh", seed=1)
+    X = [[0.5, -1.0, 2.0], [0.0, 0.25, -3.0]]
+    for x, out in zip(X, model.forward_batch(X)):
+        h = [Value(v, label=f"x{i}", requires_grad=False) for i, v in enumerate(x)]
+        for layer in model.layers:
+            h = [neuron.forward(h) for neuron in layer.neurons]
+        for mine, by_neuron in zip(out, h):
+            assert [a[:3] for a in _graph(mine)] == [b[:3] for b in _graph(by_neuron)]
+            weights = [
+                [id(p) for p in v.parents if isinstance(p, Parameter)] for v in (mine, by_neuron)
+            ]
+            assert weights[0] == weights[1] and len(weights[0]) == 5  # 4 weights and the bias
+
+
+def test_forward_batch_calls_a_subclass_forward_per_sample():
+    class Doubled(MLP):
+        def forward(self, x):
+            return super().forward(x) * 2
+
+    model, plain = Doubled(1, [3, 1], seed=0), MLP(1, [3, 1], seed=0)
+    assert [v.data for v in model.forward_batch([1.0, 2.0])] == [
+        2 * v.data for v in plain.forward_batch([1.0, 2.0])
+    ]
 
 
 @pytest.mark.parametrize(

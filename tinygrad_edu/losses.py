@@ -16,6 +16,7 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+from tinygrad_edu import collector
 from tinygrad_edu.engine import Value, dot, eq, huber, max_shift
 
 __all__ = [
@@ -99,6 +100,7 @@ def _value(v: Value | Number) -> Value:
     return v if isinstance(v, Value) else Value(v, requires_grad=False)
 
 
+@collector.building_graph
 def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     """Mean squared error, the course's regression loss: (1/n) sum_i (pred_i - target_i)^2.
 
@@ -112,6 +114,7 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     return _reduce("mse_loss", squares, reduction)
 
 
+@collector.building_graph
 def mae_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     """Mean absolute error: (1/n) sum_i |pred_i - target_i| (derivative sign(error)/n, 0 at 0).
 
@@ -122,6 +125,7 @@ def mae_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     return _reduce("mae_loss", [abs(_value(a) - b) for a, b in zip(p, t)], reduction)
 
 
+@collector.building_graph
 def huber_loss(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -> Value:
     """Huber loss (torch.nn.HuberLoss): quadratic near 0, linear in the tails.
 
@@ -141,6 +145,7 @@ def huber_loss(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mea
     return _reduce("huber_loss", terms, reduction)
 
 
+@collector.building_graph
 def hinge_loss(scores: Any, labels: Any, reduction: str = "mean") -> Value:
     """The SVM "max-margin" loss of micrograd's demo: (1/n) sum_i relu(1 - y_i s_i), y_i = +-1.
 
@@ -162,6 +167,7 @@ def hinge_loss(scores: Any, labels: Any, reduction: str = "mean") -> Value:
     return _reduce("hinge_loss", hinges, reduction)
 
 
+@collector.building_graph
 def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Value:
     """Binary cross-entropy on raw scores z (logits), targets y in [0, 1]:
 
@@ -184,6 +190,7 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
     return _reduce("binary_cross_entropy_with_logits", terms, reduction)
 
 
+@collector.building_graph
 def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Value:
     """Softmax cross-entropy for k classes: l = -log softmax(z)_t = logsumexp(z) - z_t.
 
@@ -256,6 +263,7 @@ def _one_hot(t: object, label: int, k: int) -> list[Any]:
     return [1.0 if j == label else 0.0 for j in range(k)]
 
 
+@collector.building_graph
 def softmax(logits: Sequence[Value | Number]) -> list[Value]:
     """softmax(z)_k = exp(z_k - m) / sum_j exp(z_j - m) with m = max z (no overflow)."""
     if isinstance(logits, (*_NOT_NUMBERS, set, frozenset, dict)):  # no numbers, or no order
@@ -269,6 +277,7 @@ def softmax(logits: Sequence[Value | Number]) -> list[Value]:
     return [e / total for e in exps]
 
 
+@collector.building_graph
 def l2_penalty(params: Sequence[Value], weight: float) -> Value:
     """weight * sum_p p^2 (L2 regularisation, "weight decay"), as one ``dot(params, params)`` node.
 

@@ -35,13 +35,15 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import operator
 import os
 import random
 import reprlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from typing import Any, cast
 
-from tinygrad_edu.engine import Parameter, Value, dot_of_values
+from tinygrad_edu import collector
+from tinygrad_edu.engine import Parameter, Value, _dot_data
 from tinygrad_edu.losses import (
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -106,7 +108,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
     def __call__(self, x: Any) -> Any:
-        return self.forward(x)
+        paused = collector.pause()  # the graph has no cycles for the collector to look for
+        try:
+            return self.forward(x)
+        finally:
+            collector.resume(paused)
 
     def forward_batch(self, X: Sequence[Any]) -> list[Any]:
         """Apply the model to each sample of a batch: ``[self(x) for x in X]``."""
@@ -123,6 +129,14 @@ class Module:
                 f"{type(self).__name__}.forward_batch: expected a list of samples, "
                 f"got {type(X).__name__} {reprlib.repr(X)}"
             )
+        paused = collector.pause()
+        try:
+            return self._forward_samples(X)
+        finally:
+            collector.resume(paused)
+
+    def _forward_samples(self, X: Iterable[Any]) -> list[Any]:
+        """``[self(x) for x in X]``, for a batch already checked; MLP reads its weights once."""
         return [self(x) for x in X]
 
     # -- parameters ----------------------------------------------------------------------------
@@ -393,6 +407,34 @@ _ACTIVATE = {
 }
 
 
+# A layer's neurons as one forward pass reads them: (weights, their data, bias, its data,
+# activation) each. Reading the data here, once per call (once per batch in MLP.forward_batch),
+# rather than in every dot, is what makes a layer cheaper than its neurons called one by one.
+_data = operator.attrgetter("data")
+_Prepared = list[tuple[list[Parameter], list[float], Parameter, float, Any]]
+
+
+def _prepare(neurons: Sequence[Neuron]) -> _Prepared:
+    # A loop and map(), not comprehensions: a compiler's trace allows these reads by the name of
+    # the function that makes them (compiler.tracing._NN_READERS).
+    prepared: _Prepared = []
+    for n in neurons:
+        prepared.append((n.w, list(map(_data, n.w)), n.b, n.b.data, _ACTIVATE[n.activation]))
+    return prepared
+
+
+def _run_layer(prepared: _Prepared, x: list[Value]) -> list[Value]:
+    """act_j(w_j . x + b_j) for each prepared neuron j; x's data is read once for all of them."""
+    x_data = list(map(_data, x))
+    out = []
+    for ws, w_data, b, b_data, activate in prepared:
+        if len(ws) != len(x):  # a mismatch would silently pair the wrong gradients
+            raise ValueError(f"dot: length mismatch, {len(ws)} weights and {len(x)} inputs")
+        pre = _dot_data(ws, w_data, x, x_data, b, b_data)
+        out.append(pre if activate is None else activate(pre))
+    return out
+
+
 class Neuron(Module):
     """act(w . x + b): one ``dot`` node (fan-in 2 nin + 1) and one activation node.
 
@@ -427,9 +469,7 @@ class Neuron(Module):
 
     def _apply(self, x: list[Value]) -> Value:
         """The forward pass on inputs already checked by the caller."""
-        pre = dot_of_values(self.w, x, self.b)  # x: Values, checked by the caller
-        activate = _ACTIVATE[self.activation]
-        return pre if activate is None else activate(pre)
+        return _run_layer(_prepare([self]), x)[0]
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:
         return [(f"w{k}", w) for k, w in enumerate(self.w)] + [("b", self.b)]
@@ -465,7 +505,7 @@ class Layer(Module):
         return self._apply(_inputs("Layer", x, self.nin))
 
     def _apply(self, x: list[Value]) -> list[Value]:
-        return [neuron._apply(x) for neuron in self.neurons]
+        return _run_layer(_prepare(self.neurons), x)
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:
         return [
@@ -527,9 +567,22 @@ class MLP(Module):
 
         Returns one Value when the output layer has one neuron, else the list of outputs.
         """
+        return self._run([_prepare(layer.neurons) for layer in self.layers], x)
+
+    def _forward_samples(self, X: Iterable[Any]) -> list[Any]:
+        # Every weight's data is read once for the whole batch instead of once per sample: the
+        # weights cannot change between the samples of one call (bench: moons). A subclass with
+        # its own forward or __call__ gets it called per sample, as Module does.
+        cls = type(self)
+        if cls.forward is not MLP.forward or cls.__call__ is not Module.__call__:
+            return super()._forward_samples(X)
+        layers = [_prepare(layer.neurons) for layer in self.layers]
+        return [self._run(layers, x) for x in X]
+
+    def _run(self, layers: list[_Prepared], x: Sample) -> Value | list[Value]:
         out = _inputs("MLP", x, self.nin)
-        for layer in self.layers:
-            out = layer._apply(out)
+        for prepared in layers:
+            out = _run_layer(prepared, out)
         return out[0] if len(out) == 1 else out
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:

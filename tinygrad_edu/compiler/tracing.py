@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinygrad_edu import engine, ops
+from tinygrad_edu import engine, nn, ops
 from tinygrad_edu.engine import Parameter, Value, topological_order
 from tinygrad_edu.modes import _MODE, _RECORD, _TRACE, _TRACER
 
@@ -146,6 +146,10 @@ def _argument_names(fn: Callable[..., Any], n: int) -> list[str]:
 
 _DATA = Value.__dict__["data"]  # the slot that holds a Value's number
 _ENGINE_FILES = {os.path.abspath(f) for f in (engine.__file__, ops.__file__)}
+# nn's layers read their weights' and inputs' data once per pass and hand it to engine._dot_data:
+# those two functions only, not the rest of nn (state_dict reads data too).
+_NN_FILE = os.path.abspath(nn.__file__)
+_NN_READERS = ("_prepare", "_run_layer")
 
 _INSTEAD = {
     "branch": (
@@ -191,6 +195,11 @@ def _refuse(v: Value, access: str, kind: str, depth: int = 1) -> TraceError:
     )
 
 
+def _read_by_nn(code: Any) -> bool:
+    """Whether a data read comes from nn's layer code, which computes a dot node with it."""
+    return code.co_name in _NN_READERS and os.path.abspath(code.co_filename) == _NN_FILE
+
+
 class _TracedValue(Value):
     """A node of a traced graph: if it depends on the parameters, only the engine reads its data.
 
@@ -206,7 +215,7 @@ class _TracedValue(Value):
         if self.requires_grad or self.live:
             code = sys._getframe(1).f_code
             if os.path.abspath(code.co_filename) not in _ENGINE_FILES:
-                if self.requires_grad:
+                if self.requires_grad and not _read_by_nn(code):
                     raise _refuse(self, "v.data", "number")
             elif code.co_name in _FREEZING:
                 raise _refuse(self, f"Value(v) or v.detach(), in {code.co_name}", "number")
