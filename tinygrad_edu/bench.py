@@ -542,7 +542,7 @@ def format_report(report: dict[str, Any]) -> str:
             )
         else:
             lines.append("  micrograd not installed: pip install 'tinygrad_edu[bench]' to compare")
-        lines.append(f"  tinygrad_edu / floor = {moons['ratio_floor']:.2f}x (target <= 6x)")
+        lines.append(f"  tinygrad_edu / floor = {moons['ratio_floor']:.2f}x (target <= 3.5x)")
     chain = report.get("chain") or {}
     if chain:
         lines += [

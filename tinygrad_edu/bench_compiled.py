@@ -225,6 +225,7 @@ def format_digits(digits: dict[str, Any]) -> list[str]:
             f"  {name:<16}{_ms(digits[f'{key}_s']):>12}{digits[f'{key}_ratio_floor']:>9.2f}x"
             f"{digits['first_loss'][key]:>14.6f}"
         )
+    lines.append(f"  eager / floor = {digits['eager_ratio_floor']:.2f}x (target <= 6x)")
     lines.append(
         f"  numpy / floor = {digits['numpy_ratio_floor']:.2f}x (target <= 0.2x); compile "
         f"{digits['numpy_compile_s']:.2f} s; python backend: "

@@ -437,11 +437,16 @@ class Value:
                     leaf.grad = g
                 raise
         else:
-            # The chain rule, once per node, from the output back to the leaves.
+            # The chain rule, once per node, from the output back to the leaves. A node of one
+            # parent (an activation: half the nodes of an MLP) skips the zip (bench: moons).
             for node in reversed(order):
                 g = node.grad
-                for parent, local in zip(node.parents, node.local_grads):
-                    parent.grad += local * g
+                parents = node.parents
+                if len(parents) == 1:
+                    parents[0].grad += node.local_grads[0] * g
+                else:
+                    for parent, local in zip(parents, node.local_grads):
+                        parent.grad += local * g
         for leaf, g in earlier:
             leaf.grad += g
 
