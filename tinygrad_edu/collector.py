@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -33,8 +34,12 @@ __all__ = ["building_graph", "pause", "resume"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 # The user's threshold while ours (raised by a build) is in force, and ours; both None otherwise.
+# The lock keeps the pair and the collector's threshold in step when a collection in another thread
+# runs the callback in the middle of ``resume`` (a threshold of ours must never be saved as the
+# user's, or each build would raise it further).
 _saved: tuple[int, int, int] | None = None
 _ours: tuple[int, int, int] | None = None
+_lock = threading.Lock()
 
 
 def pause() -> bool:
@@ -50,21 +55,23 @@ def resume(paused: bool) -> None:
     global _saved, _ours
     if not paused:
         return
-    young = gc.get_count()[0]  # tracked objects made since the last collection: mostly the graph
-    if _saved is None or gc.get_threshold() != _ours:  # the threshold is the user's now
-        _saved = gc.get_threshold()
-    threshold0, threshold1, threshold2 = _saved
-    if threshold0 > 0:  # 0 turns automatic collection off: nothing to shift
-        _ours = (young + threshold0, threshold1, threshold2)
-        gc.set_threshold(*_ours)
+    with _lock:  # the collector is off here, so this thread cannot start a collection
+        young = gc.get_count()[0]  # tracked objects made since the last collection: the graph
+        current = gc.get_threshold()
+        user = _saved if _saved is not None and current == _ours else current
+        if user[0] > 0:  # 0 turns automatic collection off: nothing to shift
+            _saved, _ours = user, (young + user[0], user[1], user[2])
+            gc.set_threshold(*_ours)
     gc.enable()
 
 
 def _restore(phase: str, info: dict[str, int]) -> None:
     """gc callback: at the start of a collection, put the user's threshold back."""
     global _saved, _ours
-    if phase == "start" and _saved is not None:
-        if gc.get_threshold() == _ours:  # unless the user has set one since
+    if phase != "start" or _saved is None:
+        return
+    with _lock:
+        if _saved is not None and gc.get_threshold() == _ours:  # unless the user set one since
             gc.set_threshold(*_saved)
         _saved = _ours = None
 
