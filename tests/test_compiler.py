@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 
 import tinygrad_edu
-from tinygrad_edu import Parameter, Value, compiler, custom_op, nn
+from tinygrad_edu import Parameter, Value, compiler, custom_op, nn, ops
 from tinygrad_edu.bench import moons_problem
-from tinygrad_edu.compiler import TraceError
+from tinygrad_edu.compiler import TraceError, numpy_backend
 from tinygrad_edu.testing import expressions
 
 BACKENDS = ("python", "numpy")
@@ -354,3 +354,63 @@ def test_no_grad_inside_fn_is_refused():
 
     with pytest.raises(TraceError, match=r"test_compiler\.py:\d+ computes under no_grad"):
         tinygrad_edu.compile(fn, [w])(2.0)
+
+
+# -- the numpy backend's two ways to a local derivative ---------------------------------------
+
+# (op, fan-in, constant argument) for every op of ops.OPS
+_OP_SHAPES = [
+    *((op, 1, None) for op in ("neg", "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu")),
+    *((op, 1, None) for op in ("sin", "cos", "softplus")),
+    *((op, 2, None) for op in ("+", "-", "*", "/", "pow")),
+    ("**", 1, 3.0),
+    ("**", 1, 1.0),
+    ("**", 1, 0.0),
+    ("c**x", 1, 2.0),
+    ("leaky_relu", 1, 0.1),
+    ("huber", 1, 1.0),
+    ("==", 1, 2.0),
+    ("sum", 4, None),
+    ("max_shift", 3, None),
+    ("dot", 4, None),
+    ("dot", 5, None),
+]
+
+
+def test_every_op_of_ops_has_a_shape_in_this_table():
+    assert {op for op, _, _ in _OP_SHAPES} == set(ops.OPS)
+
+
+@pytest.mark.parametrize(("op", "k", "arg"), _OP_SHAPES, ids=lambda x: repr(x))
+def test_a_rule_read_as_a_gather_gives_the_rule_on_numbers(op, k, arg):
+    """A rule that only returns its inputs, its output or numbers becomes a gather of values
+    (numpy_backend._gathered_rule); read that way it must give what the rule gives on floats."""
+    forward, rule, _, has_arg = ops.OPS[op]
+    inputs = [0.3 + 0.4 * j for j in range(k)]
+    extra = (arg,) if has_arg else ()
+    out = forward(*ops.rule_args(op, inputs), *extra)
+    expected = list(rule(out, *ops.rule_args(op, inputs), *extra))
+    gathered = numpy_backend._gathered_rule(op, k, arg)
+    if gathered is None:  # a rule that computes: it runs on each step's arrays instead
+        return
+
+    def read(d):
+        if isinstance(d, float):
+            return d
+        return out if d.position == numpy_backend.OUTPUT else inputs[d.position]
+
+    assert [read(d) for d in gathered] == expected
+
+
+def test_which_rules_the_numpy_backend_reads_as_gathers():
+    def positions(op, k, arg=None):
+        found = numpy_backend._gathered_rule(op, k, arg)
+        return None if found is None else [getattr(d, "position", d) for d in found]
+
+    assert positions("*", 2) == [1, 0]  # d(ab)/da = b, d(ab)/db = a
+    assert positions("dot", 5) == [2, 3, 0, 1, 1.0]  # (w0, w1, x0, x1, b): x, w, then 1
+    assert positions("exp", 1) == [-1]  # e^x: the output
+    assert positions("-", 2) == [1.0, -1.0]
+    assert positions("**", 1, 1.0) == [1.0]
+    assert positions("**", 1, 2.0) is None  # 2 x: computed
+    assert positions("relu", 1) is None  # where(x <= 0, ...): a comparison of its input
