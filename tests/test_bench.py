@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -171,6 +172,54 @@ def test_compiled_workload_reports_backends_against_eager_and_the_floor() -> Non
         assert compiled[f"{backend}_ratio_floor"] == compiled[f"{backend}_s"] / compiled["floor_s"]
     text = bench.format_report(bench.run(bench.QUICK, ["compiled"]))
     assert "moons step compiled" in text and "pays back after" in text
+
+
+def test_torch_step_is_the_float_floors_step() -> None:
+    torch = pytest.importorskip("torch")
+    from tinygrad_edu import bench_compiled
+
+    X, ys = bench.moons_problem(20, seed=5)
+    floor = bench.FloatMLP.from_model(nn.MLP(2, [16, 16, 1], seed=5))
+    torch_model = bench_compiled.TorchMLP(torch, floor, X, ys)
+    for _ in range(3):  # the same losses, and the same weights after each SGD step
+        assert torch_model.step() == pytest.approx(floor.step(X, ys), abs=1e-12)
+    flat = [
+        x
+        for W, b in torch_model.layers
+        for row, bias in zip(W.tolist(), b.tolist())
+        for x in (*row, bias)
+    ]
+    assert flat == pytest.approx(floor.parameters(), abs=1e-12)
+
+
+def test_compiled_workload_compares_pytorch_when_installed() -> None:
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    report = bench.run(bench.QUICK, ["compiled"])
+    compiled = report["compiled"]
+    assert torch.get_num_threads() == threads  # the bench's one thread is not left behind
+    assert compiled["torch_threads"] == 1 and compiled["torch_version"] == str(torch.__version__)
+    assert compiled["torch_s"] > 0.0
+    assert compiled["torch_ratio_floor"] == compiled["torch_s"] / compiled["floor_s"]
+    assert compiled["numpy_over_torch"] == compiled["numpy_s"] / compiled["torch_s"]
+    losses = compiled["first_loss"]
+    assert losses["torch"] == pytest.approx(losses["floor"], abs=1e-12)
+    text = bench.format_report(report)
+    assert "numpy / pytorch" in text and "(target <= 2x)" in text
+    json.dumps(report)
+
+
+def test_compiled_workload_runs_when_torch_fails_to_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+    report = bench.run(bench.QUICK, ["compiled"])
+    compiled = report["compiled"]
+    assert compiled["torch_s"] is None and compiled["numpy_over_torch"] is None
+    assert "torch" not in compiled["first_loss"]
+    text = bench.format_report(report)
+    assert "pytorch not installed" in text and "numpy / floor" in text
+    json.dumps(report)
 
 
 def test_softmax_float_floor_computes_the_engines_loss_and_gradients() -> None:
