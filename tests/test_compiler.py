@@ -13,7 +13,7 @@ from hypothesis import given, settings
 import tinygrad_edu
 from tinygrad_edu import Parameter, Value, compiler, custom_op, nn, ops
 from tinygrad_edu.bench import moons_problem
-from tinygrad_edu.compiler import TraceError, numpy_backend
+from tinygrad_edu.compiler import TraceError, numpy_backend, tracing
 from tinygrad_edu.testing import expressions
 
 BACKENDS = ("python", "numpy")
@@ -161,6 +161,22 @@ def test_nested_inputs_with_the_same_count_are_different_shapes():
     step([1.0, [2.0]], 3.0)
     step([[1.0], 2.0], 3.0)
     assert step.traces == 2
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [[[1.0, 2], [3.0, 4.0]], [[1.0], [2.0, 3.0]], [[1.0, 2.0], (3.0, 4.0)], [[], []], [[True]]],
+    ids=["batch", "ragged", "a tuple row", "empty rows", "a bool"],
+)
+def test_a_batch_flattens_as_its_rows_one_by_one(rows):
+    """flatten's shortcut for rows of numbers of one length gives the general path's key."""
+    key, found = tracing.flatten([rows, 5])
+    expected_key = [2, len(rows)]
+    for row in rows:
+        expected_key += [len(row)] + [-1] * len(row)
+    assert key == (*expected_key, -1)
+    assert found == [float(x) for row in rows for x in row] + [5.0]
+    assert all(type(x) is float for x in found)
 
 
 def _leaves(x):

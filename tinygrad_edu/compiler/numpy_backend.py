@@ -168,13 +168,14 @@ class _Group:
 @dataclass
 class _Level:
     """One depth's edges in backward, sorted by parent: ``local[start:stop]`` are their local
-    derivatives, ``children`` their children; each parent's run begins at ``starts``, and
-    ``targets`` are those parents (each once)."""
+    derivatives, ``children`` their children; each parent's run begins at ``starts`` (None: every
+    run is one edge, as below an activation, and nothing needs summing), and ``targets`` are those
+    parents (each once)."""
 
     start: int
     stop: int
     children: np.ndarray
-    starts: np.ndarray
+    starts: np.ndarray | None
     targets: np.ndarray
 
 
@@ -206,7 +207,10 @@ class NumpyStep:
             if a is not None
         )
         self.nbytes += sum(
-            lv.children.nbytes + lv.starts.nbytes + lv.targets.nbytes for lv in self.levels
+            a.nbytes
+            for lv in self.levels
+            for a in (lv.children, lv.starts, lv.targets)
+            if a is not None
         )
 
     def run(self, params: list[float], inputs: list[float]) -> tuple[float, list[float]]:
@@ -229,7 +233,9 @@ class NumpyStep:
             grads[self.root] = 1.0
             for level in self.levels:  # deepest first
                 products = local[level.start : level.stop] * grads.take(level.children)
-                grads[level.targets] += np.add.reduceat(products, level.starts)
+                if level.starts is not None:  # sum each parent's run of products
+                    products = np.add.reduceat(products, level.starts)
+                grads[level.targets] += products
         return float(values[self.root]), grads[self.param_nodes].tolist()
 
     def _lay_out_backward(self, needs: np.ndarray) -> tuple[np.ndarray, list[_Level]]:
@@ -257,7 +263,8 @@ class NumpyStep:
             starts = np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]])
             children = np.concatenate([e[2] for e in edges])[order]
             sources.append(np.concatenate([e[3] for e in edges])[order])
-            levels.append(_Level(offset, offset + len(order), children, starts, parents[starts]))
+            runs = None if len(starts) == len(parents) else starts
+            levels.append(_Level(offset, offset + len(order), children, runs, parents[starts]))
             offset += len(order)
         local_source = np.concatenate(sources) if sources else np.zeros(0, dtype=np.intp)
         return local_source, levels
@@ -300,13 +307,14 @@ def _rule_locals(g: _Group, a: np.ndarray, values: np.ndarray) -> np.ndarray:
     """The local derivatives of a group's edges, from its op's rule on this step's arrays."""
     _, rule, _, has_arg = ops.OPS[g.op]
     inputs = ops.rule_args(g.op, list(a))  # a row of values per input position
-    out = values[g.nodes]
+    out = values.take(g.nodes)
     local = rule(out, *inputs, g.arg) if has_arg else rule(out, *inputs)
     if g.rule_rows is not None:
         local = [local[j] for j in g.rule_rows]
     m = a.shape[1]
-    rows = np.array([d if type(d) is np.ndarray else np.full(m, d) for d in local]).ravel()
-    return rows if g.take is None else rows[g.take]
+    rows = [d if type(d) is np.ndarray else np.full(m, d) for d in local]
+    flat = rows[0] if len(rows) == 1 else np.concatenate(rows)  # one input: no stacking
+    return flat if g.take is None else flat.take(g.take)
 
 
 def _groups(graph: Graph) -> list[_Group]:

@@ -18,6 +18,7 @@ Value, and the order is the one in which ``backward()`` would visit the same gra
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import numbers
 import os
@@ -95,6 +96,10 @@ def _flatten_into(item: Any, key: list[int], found: list[float]) -> None:
         if _NUMBER_TYPES.issuperset(map(type, item)):  # a row of numbers: no call per number
             key.extend([-1] * len(item))
             found.extend(map(float, item))
+        elif _is_matrix(item):  # rows of numbers of one length (a batch): no call per row
+            width = len(item[0])
+            key.extend(([width] + [-1] * width) * len(item))
+            found.extend(map(float, itertools.chain.from_iterable(item)))
         else:
             for x in item:
                 _flatten_into(x, key, found)
@@ -107,6 +112,15 @@ def _flatten_into(item: Any, key: list[int], found: list[float]) -> None:
         _flatten_into(list(item), key, found)
     else:
         raise _BadInput(item)
+
+
+def _is_matrix(rows: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether ``rows`` are lists of numbers, all of one length."""
+    if not all(type(row) is list for row in rows):
+        return False
+    return len(set(map(len, rows))) == 1 and _NUMBER_TYPES.issuperset(
+        map(type, itertools.chain.from_iterable(rows))
+    )
 
 
 def _rebuild(key: tuple[int, ...], leaves: list[Value], names: list[str]) -> list[Any]:
