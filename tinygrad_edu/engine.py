@@ -536,14 +536,8 @@ def dot_of_values(
 
 
 def _dot(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | None) -> Value:
-    return _dot_data(
-        weights,
-        [w.data for w in weights],
-        inputs,
-        [x.data for x in inputs],
-        bias,
-        0.0 if bias is None else bias.data,
-    )
+    w_data, x_data = [w.data for w in weights], [x.data for x in inputs]
+    return _dot_data(weights, w_data, inputs, x_data, bias, 0.0 if bias is None else bias.data)
 
 
 def _dot_data(
