@@ -526,9 +526,10 @@ def dot_of_values(
 ) -> Value:
     """``dot`` for operands already known to be Values: the same node without the conversions.
 
-    ``nn``'s neurons call it: their weights are Parameters and their inputs were made Values once
-    per sample, so converting each operand again would only repeat work (bench: moons). The
-    lengths are still checked, since a mismatch would silently pair the wrong gradients.
+    For code that builds neurons of its own from Values: converting each operand again would only
+    repeat work. (``nn``'s layers go one step further, with ``_dot_data``: they also read each
+    operand's data once per layer or batch.) The lengths are still checked, since a mismatch would
+    silently pair the wrong gradients.
     """
     if len(weights) != len(inputs):
         raise ValueError(f"dot: length mismatch, {len(weights)} weights and {len(inputs)} inputs")

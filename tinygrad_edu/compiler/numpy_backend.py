@@ -275,7 +275,7 @@ class NumpyStep:
         ``source`` is the slot of ``values`` that holds the edge's local derivative for a group
         whose rule returns values as they are; 0 (overwritten at every step) for the others.
         """
-        k, m = g.parents.shape
+        k = len(g.parents)
         rows = np.flatnonzero(needs[g.parents].any(axis=1))
         parents = g.parents[rows]
         mask = needs[parents]
